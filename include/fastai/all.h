@@ -1,0 +1,16 @@
+// Everything of fastai-cpp's foundation in one include (fastai's `from fastai.basics import *`).
+#pragma once
+#include "fastai/core/error.h"
+#include "fastai/core/files.h"
+#include "fastai/core/plot.h"
+#include "fastai/data/dataloader.h"
+#include "fastai/data/idx.h"
+#include "fastai/learner/callback.h"
+#include "fastai/learner/learner.h"
+#include "fastai/learner/losses.h"
+#include "fastai/learner/metric.h"
+#include "fastai/learner/metrics.h"
+#include "fastai/learner/progress.h"
+#include "fastai/learner/recorder.h"
+#include "fastai/learner/schedule.h"
+#include "fastai/optim/optimizer.h"
