@@ -170,7 +170,7 @@ SuggestedLRs Learner::lr_find(LrFindOptions o) {
   }
   recorder->logger = std::move(logger);
   auto s = suggest_lrs(recorder->lrs, recorder->losses(), o.num_it);
-  if (!o.plot_path.empty()) recorder->plot_lr_find(o.plot_path);
+  if (!o.plot_path.empty()) recorder->plot_lr_find(o.plot_path, 5, {{"valley", s.valley}});
   return s;
 }
 

@@ -5,6 +5,7 @@
 #include "fastai/core/plot.h"
 #include "fastai/learner/learner.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -152,13 +153,32 @@ void Recorder::plot_loss(const std::string& path, int skip_start, bool with_vali
   plot_lines(path, s, {.title = "Loss", .xlabel = "iteration", .ylabel = "loss"});
 }
 
-void Recorder::plot_lr_find(const std::string& path, int skip_end) const {
+void Recorder::plot_lr_find(const std::string& path, int skip_end,
+                            const std::vector<std::pair<std::string, double>>& suggestions) const {
   auto ls = losses();
   const size_t n = std::min(lrs.size(), ls.size());
   const size_t end = n > static_cast<size_t>(std::max(0, skip_end)) ? n - skip_end : n;
   FA_CHECK(end > 0, "plot_lr_find: nothing recorded (run learn.lr_find() first)");
-  Series s{"", std::vector<double>(lrs.begin(), lrs.begin() + end), std::vector<double>(ls.begin(), ls.begin() + end)};
-  plot_lines(path, {s}, {.title = "Learning rate finder", .xlabel = "learning rate", .ylabel = "loss", .log_x = true});
+  std::vector<Series> s{{"", std::vector<double>(lrs.begin(), lrs.begin() + end), std::vector<double>(ls.begin(), ls.begin() + end)}};
+  for (auto& [name, lr] : suggestions) {
+    // The loss at the suggestion, interpolated on log(lr) between the recorded points.
+    const auto& xs = s[0].xs;
+    const auto& ys = s[0].ys;
+    auto it = std::lower_bound(xs.begin(), xs.end(), lr);
+    if (it == xs.end() || !std::isfinite(lr)) continue;
+    const size_t i = static_cast<size_t>(it - xs.begin());
+    double y = ys[i];
+    if (i > 0 && xs[i] > xs[i - 1]) {
+      const double t = (std::log(lr) - std::log(xs[i - 1])) / (std::log(xs[i]) - std::log(xs[i - 1]));
+      y = ys[i - 1] + t * (ys[i] - ys[i - 1]);
+    }
+    char label[64];
+    std::snprintf(label, sizeof label, "%s %.2e", name.c_str(), lr);
+    Series m{label, {lr}, {y}};
+    m.markers = true;
+    s.push_back(m);
+  }
+  plot_lines(path, s, {.title = "Learning rate finder", .xlabel = "learning rate", .ylabel = "loss", .log_x = true});
 }
 
 void Recorder::plot_sched(const std::string& path) const {

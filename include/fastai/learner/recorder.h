@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fastai {
@@ -57,8 +58,10 @@ class Recorder : public Callback {
 
   /// Training loss (smoothed) and validation loss against iterations (fastai's plot_loss).
   void plot_loss(const std::string& path, int skip_start = 5, bool with_valid = true) const;
-  /// Smoothed loss against lr on a log axis (fastai's plot_lr_find).
-  void plot_lr_find(const std::string& path, int skip_end = 5) const;
+  /// Smoothed loss against lr on a log axis (fastai's plot_lr_find), with a marker at each
+  /// named suggestion (e.g. {{"valley", 2e-3}}).
+  void plot_lr_find(const std::string& path, int skip_end = 5,
+                    const std::vector<std::pair<std::string, double>>& suggestions = {}) const;
   /// Scheduled hyper-parameters (lr, mom) against iterations (fastai's plot_sched).
   void plot_sched(const std::string& path) const;
 
