@@ -1,8 +1,14 @@
 // Everything of fastai-cpp's foundation in one include (fastai's `from fastai.basics import *`).
 #pragma once
+#include "fastai/core/csv.h"
 #include "fastai/core/error.h"
 #include "fastai/core/files.h"
+#include "fastai/core/pipeline.h"
 #include "fastai/core/plot.h"
+#include "fastai/core/table.h"
+#include "fastai/core/transform.h"
+#include "fastai/core/transforms.h"
+#include "fastai/core/types.h"
 #include "fastai/data/dataloader.h"
 #include "fastai/data/idx.h"
 #include "fastai/learner/callback.h"

@@ -25,17 +25,7 @@ struct Field {
   uint8_t escaped = 0;
 };
 
-std::string shown(std::string_view s) {
-  std::string r = "'";
-  if (s.size() > 40) {
-    r += s.substr(0, 37);
-    r += "...";
-  } else {
-    r += s;
-  }
-  r += "'";
-  return r;
-}
+inline std::string shown(std::string_view s) { return quote_value(s); }
 
 std::string unescape(std::string_view raw) {
   std::string r;

@@ -45,18 +45,7 @@ std::string format_double(double v) {
   return s;
 }
 
-// Text for messages: quoted, cut at 40 characters.
-std::string shown(std::string_view s) {
-  std::string r = "'";
-  if (s.size() > 40) {
-    r += s.substr(0, 37);
-    r += "...";
-  } else {
-    r += s;
-  }
-  r += "'";
-  return r;
-}
+inline std::string shown(std::string_view s) { return quote_value(s); }
 
 std::string lower(std::string_view s) {
   std::string r(s);

@@ -90,6 +90,15 @@ LossFunc CrossEntropyLossFlat(CrossEntropyOptions o) {
   const int64_t axis = o.axis;
   auto fn = [o](const at::Tensor& pred, const at::Tensor& targ, Reduction r) {
     constexpr const char* name = "CrossEntropyLossFlat";
+    // Fast path, the common case: (N, C) predictions with classes last and (N,) int64 targets
+    // need no reshaping (two autograd views fewer per batch).
+    if (!o.weight && pred.defined() && targ.defined() && pred.dim() == 2 && (o.axis == -1 || o.axis == 1) &&
+        targ.dim() == 1 && targ.scalar_type() == at::kLong && pred.size(0) == targ.size(0) &&
+        pred.is_floating_point()) {
+      return losses_detail::guarded(name, pred, targ, [&] {
+        return at::cross_entropy_loss(pred, targ, {}, losses_detail::aten_reduction(r), o.ignore_index, o.label_smoothing);
+      });
+    }
     auto [x, t] = losses_detail::flatten_2d(pred, targ, o.axis, name);
     c10::optional<at::Tensor> w;
     if (o.weight) {

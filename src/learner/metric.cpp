@@ -176,16 +176,14 @@ void AvgSmoothLoss::accumulate(const Learner& learn) {
 
 void AvgSmoothLoss::accumulate(const at::Tensor& loss) {
   FA_CHECK(loss.defined(), "AvgSmoothLoss: the loss is undefined");
-  pending_.push_back(loss.detach().mean());
+  // The Learner's loss is already a detached scalar: keep it as is (this runs every batch).
+  pending_.push_back(loss.dim() == 0 && !loss.requires_grad() ? loss : loss.detach().mean());
   if (pending_.size() >= metric_detail::kMaxPendingLosses) flush();
 }
 
 void AvgSmoothLoss::flush() const {
   if (pending_.empty()) return;
-  std::vector<at::Tensor> vals;
-  vals.reserve(pending_.size());
-  for (auto& t : pending_) vals.push_back(t.to(at::kDouble).reshape({}));
-  const at::Tensor host = at::stack(vals).to(at::kCPU).contiguous();
+  const at::Tensor host = at::stack(pending_).to(at::kCPU, at::kDouble).contiguous();
   const double* l = host.data_ptr<double>();
   for (int64_t i = 0; i < host.numel(); ++i) {
     if (count_ == 0) ref_ = l[i];

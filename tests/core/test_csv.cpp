@@ -1,5 +1,6 @@
 // read_csv / write_csv: type inference, missing values, quoting, exact doubles, CRLF and BOM,
 // options, every input error (file, line, column in the message), and write -> read round trips.
+#include "test_util.h"
 #include "fastai/core/csv.h"
 #include "fastai/core/error.h"
 
@@ -52,17 +53,7 @@ std::string slurp(const fs::path& f) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// Runs f, which must throw fastai::Error whose message holds every one of `parts`.
-void expect_error(const std::function<void()>& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-  } catch (const fastai::Error& e) {
-    const std::string msg = e.what();
-    for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-    return;
-  }
-  ADD_FAILURE() << "no fastai::Error thrown";
-}
+using fastai::testing::expect_error;
 
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 

@@ -1,5 +1,6 @@
 // Column and Table: constructors and invariants, typed access, unique, astype / to_category,
 // tensor conversion, row subsets, column errors, and the to_string layout.
+#include "test_util.h"
 #include "fastai/core/error.h"
 #include "fastai/core/table.h"
 
@@ -21,17 +22,7 @@ using fastai::Table;
 
 const double NaN = std::numeric_limits<double>::quiet_NaN();
 
-// Runs f, which must throw fastai::Error whose message holds every one of `parts`.
-void expect_error(const std::function<void()>& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-  } catch (const fastai::Error& e) {
-    const std::string msg = e.what();
-    for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-    return;
-  }
-  ADD_FAILURE() << "no fastai::Error thrown";
-}
+using fastai::testing::expect_error;
 
 Table sample() {
   return Table({Column::from_ints("age", {30, 58, 46, 24}, {0, 0, 1, 0}),

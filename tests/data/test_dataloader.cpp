@@ -1,5 +1,6 @@
 // TensorDataLoader / DataLoaders: lengths, coverage, shuffling determinism, drop_last, n_inp,
 // devices, errors.
+#include "test_util.h"
 #include "fastai/data/dataloader.h"
 
 #include "fastai/core/error.h"
@@ -55,14 +56,7 @@ std::vector<int64_t> epoch_order(DataLoader& dl, std::vector<int64_t>* batch_siz
   return out;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const fastai::Error& e) {
-    return e.what();
-  }
-  return "<no fastai::Error thrown>";
-}
+using fastai::testing::error_of;
 
 TEST(TensorDataLoader, LengthsMatchSpec) {
   auto d = make_data(1000);

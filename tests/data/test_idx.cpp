@@ -1,4 +1,5 @@
 // read_idx (raw and gzip'd IDX files written here with zlib), its errors, and Fashion-MNIST.
+#include "test_util.h"
 #include "fastai/data/idx.h"
 
 #include "fastai/core/error.h"
@@ -52,14 +53,7 @@ void write_gz(const fs::path& f, const Bytes& b) {
   ASSERT_EQ(gzclose(g), Z_OK);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const fastai::Error& e) {
-    return e.what();
-  }
-  return "<no fastai::Error thrown>";
-}
+using fastai::testing::error_of;
 
 class IdxTest : public ::testing::Test {
  protected:

@@ -1,6 +1,7 @@
 // Scheduled fits at fastai's reference points (spec §7.1-7.3), freezing, persistence,
 // predictions and bad input.
 #include "learner/learner_fixtures.h"
+#include "test_util.h"
 
 #include "fastai/core/error.h"
 #include "fastai/learner/metrics.h"
@@ -35,14 +36,7 @@ int64_t trainable_count(Learner& l) {
   return n;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using fastai::testing::error_of;
 
 }  // namespace train_tests
 

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace fastai {
@@ -20,6 +21,19 @@ std::string cat(Args&&... args) {
   return os.str();
 }
 }  // namespace detail
+
+/// A value as error messages show it: in single quotes, cut to `max` characters ("'abc...'").
+inline std::string quote_value(std::string_view s, size_t max = 40) {
+  std::string r = "'";
+  if (s.size() > max) {
+    r += s.substr(0, max > 3 ? max - 3 : 0);
+    r += "...";
+  } else {
+    r += s;
+  }
+  r += "'";
+  return r;
+}
 
 /// Throws fastai::Error with the arguments streamed together.
 template <class... Args>
