@@ -188,21 +188,7 @@ Column category_column(const Parsed& p, std::size_t c, const std::string& name, 
     if (fresh) first_seen.push_back(v);
     codes[r] = it->second;
   }
-  std::vector<int32_t> order(first_seen.size());
-  for (std::size_t k = 0; k < order.size(); ++k) order[k] = static_cast<int32_t>(k);
-  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
-    return first_seen[static_cast<std::size_t>(a)] < first_seen[static_cast<std::size_t>(b)];
-  });
-  std::vector<int32_t> remap(order.size());
-  std::vector<std::string> cats;
-  cats.reserve(order.size());
-  for (std::size_t k = 0; k < order.size(); ++k) {
-    remap[static_cast<std::size_t>(order[k])] = static_cast<int32_t>(k);
-    cats.emplace_back(first_seen[static_cast<std::size_t>(order[k])]);
-  }
-  for (auto& code : codes)
-    if (code >= 0) code = remap[static_cast<std::size_t>(code)];
-  return Column::from_codes(name, std::move(codes), std::move(cats));
+  return Column::from_first_seen(name, std::move(codes), first_seen);
 }
 
 Column string_column(const Parsed& p, std::size_t c, const std::string& name, std::vector<uint8_t>& na) {

@@ -434,6 +434,25 @@ Column Column::unique() const {
   return *this;
 }
 
+Column Column::from_first_seen(std::string name, std::vector<int32_t> codes,
+                               const std::vector<std::string_view>& first_seen) {
+  std::vector<int32_t> order(first_seen.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+    return first_seen[static_cast<std::size_t>(a)] < first_seen[static_cast<std::size_t>(b)];
+  });
+  std::vector<int32_t> remap(order.size());
+  std::vector<std::string> cats;
+  cats.reserve(order.size());
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    remap[static_cast<std::size_t>(order[k])] = static_cast<int32_t>(k);
+    cats.emplace_back(first_seen[static_cast<std::size_t>(order[k])]);
+  }
+  for (auto& code : codes)
+    if (code >= 0) code = remap[static_cast<std::size_t>(code)];
+  return from_codes(std::move(name), std::move(codes), std::move(cats));
+}
+
 Column Column::to_category(std::vector<std::string> categories) const {
   using table_detail::shown;
   if (categories.empty()) {
@@ -448,19 +467,7 @@ Column Column::to_category(std::vector<std::string> categories) const {
         if (fresh) first_seen.push_back(strings_[i]);
         codes[i] = it->second;
       }
-      std::vector<int32_t> order(first_seen.size());
-      std::iota(order.begin(), order.end(), 0);
-      std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return first_seen[a] < first_seen[b]; });
-      std::vector<int32_t> remap(order.size());
-      std::vector<std::string> cats;
-      cats.reserve(order.size());
-      for (std::size_t k = 0; k < order.size(); ++k) {
-        remap[static_cast<std::size_t>(order[k])] = static_cast<int32_t>(k);
-        cats.emplace_back(first_seen[static_cast<std::size_t>(order[k])]);
-      }
-      for (auto& code : codes)
-        if (code >= 0) code = remap[static_cast<std::size_t>(code)];
-      return from_codes(name_, std::move(codes), std::move(cats));
+      return from_first_seen(name_, std::move(codes), first_seen);
     }
     Column u = unique();  // numbers in numeric order, false before true
     for (std::size_t k = 0; k < u.size(); ++k) categories.push_back(u.str(k));

@@ -53,6 +53,10 @@ class Column {
   static Column from_strings(std::string name, std::vector<std::string> values, std::vector<uint8_t> na = {});
   /// pandas Categorical.from_codes: codes index `categories` (which must be distinct); -1 = missing.
   static Column from_codes(std::string name, std::vector<int32_t> codes, std::vector<std::string> categories);
+  /// Category column from codes into `first_seen` (categories in order of appearance): the
+  /// categories are sorted and the codes remapped to match.
+  static Column from_first_seen(std::string name, std::vector<int32_t> codes,
+                                const std::vector<std::string_view>& first_seen);
 
   // ---- shape and missing values --------------------------------------------------------------
   const std::string& name() const { return name_; }
