@@ -29,24 +29,7 @@ using fastai::read_csv;
 using fastai::read_csv_string;
 using fastai::Table;
 
-// A fresh folder per test, removed at the end.
-struct TmpDir {
-  fs::path p;
-  TmpDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    p = fs::temp_directory_path() / ("fastai_csv_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    fs::create_directories(p);
-  }
-  ~TmpDir() {
-    std::error_code ec;
-    fs::remove_all(p, ec);
-  }
-  fs::path write(const std::string& name, const std::string& text) const {
-    std::ofstream(p / name, std::ios::binary) << text;
-    return p / name;
-  }
-};
+using fastai::testing::TmpDir;
 
 std::string slurp(const fs::path& f) {
   std::ifstream in(f, std::ios::binary);

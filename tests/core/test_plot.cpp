@@ -1,4 +1,5 @@
 // plot_lines: PNG/SVG output that cairo reads back, skipped points, errors, atomic writes.
+#include "test_util.h"
 #include "fastai/core/error.h"
 #include "fastai/core/plot.h"
 
@@ -22,20 +23,7 @@ namespace plot_test {
 
 namespace fs = std::filesystem;
 
-// A fresh folder per test, removed at the end.
-struct TmpDir {
-  fs::path p;
-  TmpDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    p = fs::temp_directory_path() / ("fastai_plot_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    fs::create_directories(p);
-  }
-  ~TmpDir() {
-    std::error_code ec;
-    fs::remove_all(p, ec);
-  }
-};
+using fastai::testing::TmpDir;
 
 std::string slurp(const fs::path& f) {
   std::ifstream in(f, std::ios::binary);
