@@ -10,10 +10,11 @@ pkgs=(
   libopenblas0-pthread                      # fast BLAS for libtorch's Linear layers (reference BLAS is several x slower)
   libcairo2-dev                             # PNG/SVG plots: loss curves, lr_find, schedules
   zlib1g-dev                                # gzip'd IDX files (Fashion-MNIST)
+  libpng-dev libjpeg62-turbo-dev            # image I/O: PNG (libpng), JPEG (libjpeg-turbo)
   nlohmann-json3-dev                        # JSON: test fixtures, metadata
   libgtest-dev libbenchmark-dev             # test suite, micro-benchmarks
   dataset-fashion-mnist                     # the main job's real data
-  python3-torch python3-sklearn             # baselines for benchmarks, sklearn reference values for tests
+  python3-torch python3-sklearn python3-pil # baselines for benchmarks (PyTorch, PIL), sklearn reference values for tests
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -31,4 +32,7 @@ if [[ "$cur" != *openblas* ]]; then
   ob=$(update-alternatives --list libblas.so.3-x86_64-linux-gnu 2>/dev/null | grep openblas | head -1 || true)
   [ -n "$ob" ] && { SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo; $SUDO update-alternatives --set libblas.so.3-x86_64-linux-gnu "$ob" >/dev/null; }
 fi
+# The dataset registry (untar_data, include/fastai/data/external.h): $FASTAI_HOME/data/fashion_mnist
+# (default ~/.fastai-cpp/data/fashion_mnist) holds links to the package's IDX files.
+bash "$(dirname "$0")/data.sh" fashion_mnist >/dev/null
 echo "setup: dependencies present (BLAS: $(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu 2>/dev/null || echo unknown))"

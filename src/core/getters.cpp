@@ -67,15 +67,27 @@ std::vector<std::filesystem::path> get_files(const std::filesystem::path& path, 
   return out;
 }
 
-std::vector<std::filesystem::path> get_image_files(const std::filesystem::path& path, bool recurse,
-                                                   std::vector<std::string> folders) {
-  return get_files(path, {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".ico"},
-                   recurse, std::move(folders));
+const std::vector<std::string>& image_extensions() {
+  static const std::vector<std::string> e{".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp",
+                                          ".ppm", ".pgm", ".pbm", ".ico"};
+  return e;
 }
 
-std::vector<std::filesystem::path> get_text_files(const std::filesystem::path& path, bool recurse,
-                                                  std::vector<std::string> folders) {
+std::vector<std::filesystem::path> GetImageFiles::operator()(const std::filesystem::path& path, bool recurse,
+                                                             std::vector<std::string> folders) const {
+  return get_files(path, image_extensions(), recurse, std::move(folders));
+}
+
+std::vector<std::filesystem::path> GetTextFiles::operator()(const std::filesystem::path& path, bool recurse,
+                                                            std::vector<std::string> folders) const {
   return get_files(path, {".txt"}, recurse, std::move(folders));
+}
+
+std::function<std::vector<std::filesystem::path>(const std::filesystem::path&)> FileGetter(
+    std::vector<std::string> extensions, bool recurse, std::vector<std::string> folders) {
+  return [extensions = std::move(extensions), recurse, folders = std::move(folders)](const std::filesystem::path& p) {
+    return get_files(p, extensions, recurse, folders);
+  };
 }
 
 std::string parent_label(const std::filesystem::path& p) { return p.parent_path().filename().string(); }
@@ -131,6 +143,32 @@ Item ColReader::read_one(const Column& c, std::size_t row) const {
   }
   parts.push_back(v.substr(start));
   return parts;
+}
+
+namespace getters_detail {
+// TableRow items describe themselves in traces and error messages ("row 3 of a 4454-row table").
+const bool table_row_registered = [] {
+  register_type_info(typeid(TableRow), "TableRow");
+  register_describe<TableRow>([](const TableRow& r) {
+    std::string s = "row ";
+    s += std::to_string(r.row);
+    if (r.table) {
+      s += " of a ";
+      s += std::to_string(r.table->n_rows());
+      s += "-row table";
+    }
+    return s;
+  });
+  return true;
+}();
+}  // namespace getters_detail
+
+std::vector<TableRow> table_rows(const Table& t) {
+  auto shared = std::make_shared<const Table>(t);
+  std::vector<TableRow> rows;
+  rows.reserve(t.n_rows());
+  for (std::size_t i = 0; i < t.n_rows(); ++i) rows.push_back(TableRow{shared, i});
+  return rows;
 }
 
 Item ColReader::operator()(const TableRow& r) const {

@@ -29,9 +29,35 @@ void Pipeline::sort() {
   std::stable_sort(tfms_.begin(), tfms_.end(), [](const auto& a, const auto& b) { return a->order < b->order; });
 }
 
+// An exception from transform k re-thrown as an Error that says which step failed on what.
+[[noreturn]] void Pipeline::rethrow_step(std::size_t k, const Item& input, const char* what, bool decoding) const {
+  std::string m = what;
+  m += "\n  in ";
+  m += decoding ? "decoding by " : "";
+  m += "transform ";
+  m += std::to_string(k + 1);
+  m += "/";
+  m += std::to_string(tfms_.size());
+  m += " '";
+  m += tfms_[k]->name();
+  m += "' of ";
+  m += to_string();
+  m += ", on ";
+  m += describe(input);
+  throw Error(m);
+}
+
 Item Pipeline::operator()(const Item& x, std::optional<int> split) const {
   Item r = x;
-  for (const auto& t : tfms_) r = (*t)(r, split);
+  for (std::size_t k = 0; k < tfms_.size(); ++k) {
+    try {
+      r = (*tfms_[k])(r, split);
+    } catch (const SkipItemException&) {
+      throw;
+    } catch (const std::exception& e) {
+      rethrow_step(k, r, e.what(), false);
+    }
+  }
   return r;
 }
 
@@ -39,13 +65,21 @@ Tuple Pipeline::operator()(const Tuple& x, std::optional<int> split) const {
   return (*this)(Item::make<Tuple>(x), split).get<Tuple>();
 }
 
-Item Pipeline::decode(const Item& x) const {
+Item Pipeline::decode(const Item& x, std::optional<int> split) const {
   Item r = x;
-  for (auto it = tfms_.rbegin(); it != tfms_.rend(); ++it) r = (*it)->decode(r, split_idx);
+  for (std::size_t k = tfms_.size(); k-- > 0;) {
+    try {
+      r = tfms_[k]->decode(r, split);
+    } catch (const std::exception& e) {
+      rethrow_step(k, r, e.what(), true);
+    }
+  }
   return r;
 }
 
-Tuple Pipeline::decode(const Tuple& x) const { return decode(Item::make<Tuple>(x)).get<Tuple>(); }
+Tuple Pipeline::decode(const Tuple& x, std::optional<int> split) const {
+  return decode(Item::make<Tuple>(x), split).get<Tuple>();
+}
 
 void Pipeline::setup(const std::vector<Item>& items) {
   auto all = std::move(tfms_);
@@ -85,6 +119,12 @@ const std::vector<std::string>* Pipeline::vocab() const {
 std::optional<int64_t> Pipeline::c() const {
   for (auto it = tfms_.rbegin(); it != tfms_.rend(); ++it)
     if (auto v = (*it)->c()) return v;
+  return std::nullopt;
+}
+
+std::optional<LossHint> Pipeline::loss_hint() const {
+  for (auto it = tfms_.rbegin(); it != tfms_.rend(); ++it)
+    if (auto v = (*it)->loss_hint()) return v;
   return std::nullopt;
 }
 

@@ -14,38 +14,6 @@ namespace fastai {
 
 namespace dl_detail {
 
-// fastai's global RNG (Python's `random`): seeds the loaders built without a seed.
-struct GlobalRng {
-  std::mutex m;
-  std::mt19937_64 gen{std::random_device{}()};
-};
-GlobalRng& global_rng() {
-  static GlobalRng g;
-  return g;
-}
-
-// splitmix64: a full-period 64-bit generator whose whole state is one uint64.
-inline uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-// Uniform in [0, bound) without modulo bias (Lemire's multiply-and-reject), bound > 0.
-inline uint64_t below(uint64_t& state, uint64_t bound) {
-  unsigned __int128 m = static_cast<unsigned __int128>(splitmix64(state)) * bound;
-  auto lo = static_cast<uint64_t>(m);
-  if (lo < bound) {
-    const uint64_t t = (0 - bound) % bound;
-    while (lo < t) {
-      m = static_cast<unsigned __int128>(splitmix64(state)) * bound;
-      lo = static_cast<uint64_t>(m);
-    }
-  }
-  return static_cast<uint64_t>(m >> 64);
-}
-
 // One batch tensor: rows [pos, pos+len) of `t` (or rows `idx` when shuffled), on `dev`.
 at::Tensor take(const at::Tensor& t, const at::Tensor& idx, int64_t pos, int64_t len, c10::Device dev) {
   const bool gather = idx.defined();
@@ -67,23 +35,6 @@ at::Tensor take(const at::Tensor& t, const at::Tensor& idx, int64_t pos, int64_t
 // ---- global RNG, device ---------------------------------------------------------------------
 
 c10::Device default_device() { return torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU); }
-
-void set_seed(uint64_t seed) {
-  auto& g = dl_detail::global_rng();
-  {
-    std::lock_guard<std::mutex> lk(g.m);
-    g.gen.seed(seed);
-  }
-  at::manual_seed(seed);  // CPU and, when present, CUDA generators
-}
-
-uint64_t next_global_seed() {
-  auto& g = dl_detail::global_rng();
-  std::lock_guard<std::mutex> lk(g.m);
-  uint64_t s = 0;
-  while (s == 0) s = g.gen();
-  return s;
-}
 
 // ---- TensorDataLoader -----------------------------------------------------------------------
 
@@ -109,7 +60,7 @@ TensorDataLoader::TensorDataLoader(std::vector<at::Tensor> tensors, TensorDataLo
   end_ = o_.drop_last ? (n_ / o_.bs) * o_.bs : n_;
   pos_ = end_;  // nothing to serve until begin_epoch()
   seed_ = o_.seed != 0 ? o_.seed : next_global_seed();
-  rng_state_ = seed_;
+  rng_.seed(seed_);
 }
 
 int64_t TensorDataLoader::size() const { return n_ / o_.bs + ((n_ % o_.bs != 0 && !o_.drop_last) ? 1 : 0); }
@@ -129,7 +80,7 @@ void TensorDataLoader::begin_epoch() {
   int64_t* p = compat::data_ptr<int64_t>(order_);
   for (int64_t i = 0; i < n_; ++i) p[i] = i;
   for (int64_t i = n_ - 1; i > 0; --i) {  // Fisher-Yates
-    auto j = static_cast<int64_t>(dl_detail::below(rng_state_, static_cast<uint64_t>(i + 1)));
+    auto j = static_cast<int64_t>(rng_.below(static_cast<uint64_t>(i + 1)));
     std::swap(p[i], p[j]);
   }
   const c10::Device data_dev = tensors_[0].device();

@@ -1,7 +1,7 @@
 #include "fastai/data/idx.h"
 
 #include "fastai/core/error.h"
-#include "fastai/core/files.h"
+#include "fastai/data/external.h"
 
 #include <ATen/ATen.h>
 #include <zlib.h>
@@ -212,7 +212,7 @@ const std::vector<std::string> FashionMNIST::classes = {"T-shirt/top", "Trouser"
 
 std::filesystem::path default_fashion_mnist_dir() {
   std::error_code ec;
-  std::filesystem::path home = fastai_home() / "data" / "fashion-mnist";
+  std::filesystem::path home = data_dir() / URLs::FASHION_MNIST;  // the registry folder (scripts/setup.sh)
   if (std::filesystem::is_directory(home, ec)) return home;
   return "/usr/share/datasets/fashion-mnist";
 }

@@ -62,9 +62,14 @@ Learner::Learner(DataLoaders dls_, Model model_, LearnerOptions o)
   FA_CHECK(model.module != nullptr, "Learner: the model is empty (pass a LibTorch module)");
   FA_CHECK(static_cast<bool>(model.forward), "Learner: the model has no forward function");
   FA_CHECK(dls.n_loaders() >= 1, "Learner: the DataLoaders hold no loader (expected a train and a valid loader)");
-  FA_CHECK(static_cast<bool>(loss_func),
-           "Learner: could not infer a loss function from the data; pass one, e.g. "
-           "{.loss_func = CrossEntropyLossFlat()}");
+  if (!loss_func) {
+    // fastai's `loss_func = getattr(dls.train_ds, 'loss_func', None)`: the target type's loss.
+    auto hint = dls.loss_hint();
+    FA_CHECK(hint.has_value(),
+             "Learner: could not infer a loss function from the data (its targets imply none); pass one, e.g. "
+             "{.loss_func = CrossEntropyLossFlat()}");
+    loss_func = loss_from_hint(*hint);
+  }
   FA_CHECK(static_cast<bool>(opt_func), "Learner: opt_func is empty (the default is Adam)");
   FA_CHECK(moms.size() == 3, "Learner: moms must have 3 values (start, middle, end), got ", moms.size());
   path = o.path.empty() ? std::filesystem::path(dls.path()) : std::filesystem::path(o.path);

@@ -188,3 +188,21 @@ LossFunc LabelSmoothingCrossEntropyFlat(double eps, int64_t axis) {
 }
 
 }  // namespace fastai
+
+namespace fastai {
+
+LossFunc loss_from_hint(const LossHint& h) {
+  const auto& p = h.params;
+  FA_CHECK(p.is_object(), "loss_from_hint: the parameters of '", h.name, "' must be a JSON object, got ", p.dump());
+  if (h.name == "CrossEntropyLossFlat") return CrossEntropyLossFlat({.axis = p.value("axis", int64_t{-1})});
+  if (h.name == "BCEWithLogitsLossFlat") return BCEWithLogitsLossFlat({.thresh = p.value("thresh", 0.5)});
+  if (h.name == "MSELossFlat") return MSELossFlat();
+  if (h.name == "L1LossFlat") return L1LossFlat();
+  if (h.name == "LabelSmoothingCrossEntropyFlat")
+    return LabelSmoothingCrossEntropyFlat(p.value("eps", 0.1), p.value("axis", int64_t{-1}));
+  fail("loss_from_hint: unknown loss '", h.name,
+       "'; known: CrossEntropyLossFlat, BCEWithLogitsLossFlat, MSELossFlat, L1LossFlat, "
+       "LabelSmoothingCrossEntropyFlat");
+}
+
+}  // namespace fastai

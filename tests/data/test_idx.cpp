@@ -279,8 +279,8 @@ TEST_F(IdxTest, DefaultFolderFollowsFastaiHome) {
   std::optional<std::string> saved = old ? std::optional<std::string>(old) : std::nullopt;
   ::setenv("FASTAI_HOME", dir_.c_str(), 1);
   EXPECT_EQ(fastai::default_fashion_mnist_dir(), fs::path("/usr/share/datasets/fashion-mnist"));
-  write_fake_fashion(dir_ / "data" / "fashion-mnist", 2, 1);
-  EXPECT_EQ(fastai::default_fashion_mnist_dir(), dir_ / "data" / "fashion-mnist");
+  write_fake_fashion(dir_ / "data" / "fashion_mnist", 2, 1);
+  EXPECT_EQ(fastai::default_fashion_mnist_dir(), dir_ / "data" / "fashion_mnist");
   fastai::FashionMNIST d = fastai::load_fashion_mnist();
   EXPECT_EQ(d.train_x.size(0), 2);
   if (saved) ::setenv("FASTAI_HOME", saved->c_str(), 1);

@@ -30,8 +30,11 @@ class Pipeline {
   Item operator()(const Item& x, std::optional<int> split) const;
   Tuple operator()(const Tuple& x, std::optional<int> split) const;
   /// Decodes through every transform in reverse order (fastai decode(full=True)).
-  Item decode(const Item& x) const;
-  Tuple decode(const Tuple& x) const;
+  Item decode(const Item& x) const { return decode(x, split_idx); }
+  Tuple decode(const Tuple& x) const { return decode(x, split_idx); }
+  /// Decodes with an explicit split_idx.
+  Item decode(const Item& x, std::optional<int> split) const;
+  Tuple decode(const Tuple& x, std::optional<int> split) const;
 
   /// Sets the transforms up one at a time on the training `items`: transform k sees the items
   /// encoded by transforms 0..k-1 (with split_idx 0), as fastai's Pipeline.setup / TfmdLists do.
@@ -53,6 +56,8 @@ class Pipeline {
   const std::vector<std::string>* vocab() const;
   /// The `c` of the last transform that has one.
   std::optional<int64_t> c() const;
+  /// The loss hint of the last transform that has one.
+  std::optional<LossHint> loss_hint() const;
   /// "Pipeline: Categorize -> OneHotEncode" (fastai's repr).
   std::string to_string() const;
 
@@ -64,6 +69,7 @@ class Pipeline {
 
  private:
   void sort();
+  [[noreturn]] void rethrow_step(std::size_t k, const Item& input, const char* what, bool decoding) const;
   std::vector<std::shared_ptr<Transform>> tfms_;
 };
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -22,6 +23,19 @@ namespace fastai {
 
 class Pipeline;
 class Transform;
+
+/// Thrown by a transform (or a loader's create_item) to drop one item from its batch
+/// (fastai SkipItemException). Pipelines and loaders pass it through unchanged.
+struct SkipItemException : std::exception {
+  const char* what() const noexcept override { return "SkipItemException"; }
+};
+
+/// The loss a target type implies (fastai's `loss_func` attribute of Categorize & co.): the loss's
+/// registered name and its parameters. The Learner builds it when no loss_func is given.
+struct LossHint {
+  std::string name;                                       ///< e.g. "CrossEntropyLossFlat"
+  nlohmann::json params = nlohmann::json::object();      ///< e.g. {"axis": 1}
+};
 
 namespace transform_detail {
 using Fn = std::function<Item(const Transform&, const Item&)>;
@@ -95,6 +109,11 @@ class Transform {
   virtual const std::vector<std::string>* vocab() const { return nullptr; }
   /// The number of outputs it implies, if any (fastai's attribute `c`).
   virtual std::optional<int64_t> c() const { return std::nullopt; }
+  /// True when setup needs data to learn from (a loader then builds one batch to set it up on;
+  /// e.g. Normalize without stats). Transforms whose setups read the items override it.
+  virtual bool needs_setup_data() const { return false; }
+  /// The loss its outputs imply as targets, if any (fastai's attribute `loss_func`).
+  virtual std::optional<LossHint> loss_hint() const { return std::nullopt; }
 
  protected:
   /// The setup hook (fastai setups): default does nothing.

@@ -10,6 +10,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -55,6 +57,7 @@ class Categorize : public Transform {
   const std::vector<std::string>* vocab() const override;
   std::optional<int64_t> c() const override;
   const CategoryMap& category_map() const;
+  std::optional<LossHint> loss_hint() const override { return LossHint{"CrossEntropyLossFlat"}; }
   nlohmann::json state() const override;
   void load_state(const nlohmann::json& s) override;
 
@@ -73,6 +76,7 @@ class MultiCategorize : public Transform {
   explicit MultiCategorize(std::vector<std::string> vocab = {}, bool add_na = false);
   const std::vector<std::string>* vocab() const override;
   std::optional<int64_t> c() const override;
+  std::optional<LossHint> loss_hint() const override { return LossHint{"BCEWithLogitsLossFlat"}; }
   nlohmann::json state() const override;
   void load_state(const nlohmann::json& s) override;
 
@@ -90,6 +94,7 @@ class OneHotEncode : public Transform {
  public:
   explicit OneHotEncode(std::optional<int64_t> c = std::nullopt);
   std::optional<int64_t> c() const override { return c_; }
+  std::optional<LossHint> loss_hint() const override { return LossHint{"BCEWithLogitsLossFlat"}; }
   nlohmann::json state() const override;
   void load_state(const nlohmann::json& s) override;
 
@@ -107,6 +112,7 @@ class EncodedMultiCategorize : public Transform {
   explicit EncodedMultiCategorize(std::vector<std::string> vocab = {});
   const std::vector<std::string>* vocab() const override { return &vocab_; }
   std::optional<int64_t> c() const override { return static_cast<int64_t>(vocab_.size()); }
+  std::optional<LossHint> loss_hint() const override { return LossHint{"BCEWithLogitsLossFlat"}; }
   nlohmann::json state() const override;
   void load_state(const nlohmann::json& s) override;
 
@@ -123,6 +129,7 @@ class RegressionSetup : public Transform {
  public:
   explicit RegressionSetup(std::optional<int64_t> c = std::nullopt);
   std::optional<int64_t> c() const override { return c_; }
+  std::optional<LossHint> loss_hint() const override { return LossHint{"MSELossFlat"}; }
   nlohmann::json state() const override;
   void load_state(const nlohmann::json& s) override;
 
@@ -180,6 +187,7 @@ class Normalize : public Transform {
                                                int64_t ndim = 4);
   const at::Tensor& mean() const { return mean_; }
   const at::Tensor& std() const { return std_; }
+  bool needs_setup_data() const override { return !mean_.defined(); }
   nlohmann::json state() const override;
   void load_state(const nlohmann::json& s) override;
 
@@ -200,12 +208,24 @@ class Normalize : public Transform {
 /// are skipped. Sorted. Error naming the path when it is not a folder.
 std::vector<std::filesystem::path> get_files(const std::filesystem::path& path, std::vector<std::string> extensions = {},
                                              bool recurse = true, std::vector<std::string> folders = {});
-/// get_files with the image extensions (.jpg, .jpeg, .png, .bmp, .gif, .tif, .tiff, .webp, ...).
-std::vector<std::filesystem::path> get_image_files(const std::filesystem::path& path, bool recurse = true,
-                                                   std::vector<std::string> folders = {});
-/// get_files with ".txt".
-std::vector<std::filesystem::path> get_text_files(const std::filesystem::path& path, bool recurse = true,
-                                                  std::vector<std::string> folders = {});
+/// The extensions get_image_files looks for (".jpg", ".png", ...).
+const std::vector<std::string>& image_extensions();
+/// get_files with image_extensions() (fastai get_image_files). A function object, so that it can
+/// be passed where a getter is expected (`.get_items = get_image_files`).
+struct GetImageFiles {
+  std::vector<std::filesystem::path> operator()(const std::filesystem::path& path, bool recurse = true,
+                                                std::vector<std::string> folders = {}) const;
+};
+inline constexpr GetImageFiles get_image_files{};
+/// get_files with ".txt" (fastai get_text_files).
+struct GetTextFiles {
+  std::vector<std::filesystem::path> operator()(const std::filesystem::path& path, bool recurse = true,
+                                                std::vector<std::string> folders = {}) const;
+};
+inline constexpr GetTextFiles get_text_files{};
+/// A get_items function with fixed arguments (fastai FileGetter / ImageGetter).
+std::function<std::vector<std::filesystem::path>(const std::filesystem::path&)> FileGetter(
+    std::vector<std::string> extensions = {}, bool recurse = true, std::vector<std::string> folders = {});
 /// The name of the folder holding the file (fastai parent_label).
 std::string parent_label(const std::filesystem::path& p);
 
@@ -222,11 +242,13 @@ class RegexLabeller {
   std::shared_ptr<const void> re_;  // std::regex, kept out of the header
 };
 
-/// A row of a Table, as getters see it.
+/// A row of a Table, as getters see it (shares the table, so items outlive the caller's copy).
 struct TableRow {
-  const Table* table = nullptr;
+  std::shared_ptr<const Table> table = nullptr;
   std::size_t row = 0;
 };
+/// One TableRow per row of `t` (the table is copied once and shared by the rows).
+std::vector<TableRow> table_rows(const Table& t);
 
 /// ColReader options (fastai ColReader(cols, pref='', suff='', label_delim=None)).
 struct ColReaderOptions {

@@ -2,10 +2,15 @@
 // implements it before the full data layer (threads, transforms, DataBlock) exists.
 // The data layer's TfmdDL implements the same `DataLoader` interface.
 #pragma once
+#include "fastai/core/random.h"
+#include "fastai/core/transform.h"
+#include "fastai/core/types.h"
+
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +43,8 @@ class DataLoader {
   /// Dataset indices in iteration order of the last epoch (for get_preds reordering);
   /// empty means identity order.
   virtual std::vector<int64_t> last_order() const { return {}; }
+  /// The loss the targets imply (from the dataset's target pipeline), if known.
+  virtual std::optional<LossHint> loss_hint() const { return std::nullopt; }
 
   /// Range-for support: `for (Batch& b : dl)` runs one epoch.
   class iterator {
@@ -105,7 +112,7 @@ class TensorDataLoader : public DataLoader {
   c10::Device device_;
   int64_t n_ = 0;
   uint64_t seed_ = 0;
-  uint64_t rng_state_ = 0;
+  Rng rng_;
   at::Tensor order_;      // int64 CPU permutation of the current epoch (undefined = identity)
   at::Tensor order_dev_;  // order_ on the data's device when the data is not on the CPU
   int64_t pos_ = 0;
@@ -115,11 +122,8 @@ class TensorDataLoader : public DataLoader {
 /// The default device: CUDA if LibTorch sees a GPU, else CPU (fastai's default_device()).
 c10::Device default_device();
 
-/// Seeds fastai's global RNG and LibTorch's (fastai's set_seed). Without it the global RNG
-/// starts from std::random_device, so unseeded shuffles differ between runs, as in fastai.
-void set_seed(uint64_t seed);
-/// Next value of fastai's global RNG (used to seed loaders constructed without a seed); never 0.
-uint64_t next_global_seed();
+class TfmdDL;
+struct ShowBatchOptions;
 
 /// A train loader and one or more validation loaders (fastai's DataLoaders).
 class DataLoaders {
@@ -143,6 +147,24 @@ class DataLoaders {
   void to(c10::Device d);
   const std::string& path() const { return path_; }
   int n_inp() const { return train().n_inp(); }
+
+  // ---- with TfmdDL loaders (DataBlock, Datasets); Error naming the loader otherwise ----
+  /// Loader i as a TfmdDL.
+  std::shared_ptr<TfmdDL> tfmd(size_t i) const;
+  /// A loader over new raw items with the validation transforms (fastai test_dl): the valid
+  /// dataset's input pipelines (all of them when with_labels), the valid loader's pipelines.
+  std::shared_ptr<TfmdDL> test_dl(std::vector<Item> items, bool with_labels = false,
+                                  std::optional<int64_t> bs = std::nullopt) const;
+  /// The training dataset's target vocab (fastai dls.vocab); Error when it has none.
+  const std::vector<std::string>& vocab() const;
+  /// The number of outputs the target implies (fastai dls.c), if known.
+  std::optional<int64_t> c() const;
+  /// The loss the training targets imply, if known.
+  std::optional<LossHint> loss_hint() const { return train().loss_hint(); }
+  /// show_batch of the training loader (fastai dls.show_batch).
+  void show_batch(const ShowBatchOptions& o) const;
+  /// one_batch of the training loader.
+  Tuple one_batch() const;
 
  private:
   std::vector<std::shared_ptr<DataLoader>> loaders_;

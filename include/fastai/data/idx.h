@@ -29,8 +29,10 @@ struct FashionMNIST {
   static const std::vector<std::string> classes;
 };
 
-/// The folder load_fashion_mnist("") reads: $FASTAI_HOME/data/fashion-mnist (fastai_home()) when
-/// it exists, else /usr/share/datasets/fashion-mnist (Debian package dataset-fashion-mnist).
+/// The folder load_fashion_mnist("") reads: the registry folder data_dir() / "fashion_mnist"
+/// ($FASTAI_HOME/data/fashion_mnist, default ~/.fastai-cpp/data/fashion_mnist; scripts/setup.sh
+/// fills it with links to Debian's files) when it exists, else /usr/share/datasets/fashion-mnist
+/// (Debian package dataset-fashion-mnist).
 std::filesystem::path default_fashion_mnist_dir();
 
 /// Loads Fashion-MNIST from `dir` ("" = default_fashion_mnist_dir()): the files

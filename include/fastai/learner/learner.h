@@ -96,15 +96,15 @@ inline Lr slice(double start, double stop) { return Lr::slice(start, stop); }
 std::vector<double> even_mults(double start, double stop, size_t n);
 
 /// Parameter groups of a model (fastai's splitter); the default is one group of every parameter.
-using Splitter = std::function<ParamList(torch::nn::Module&)>;
+using ParamSplitter = std::function<ParamList(torch::nn::Module&)>;
 /// All parameters of the model in one group (fastai's trainable_params, which the default splitter is).
 ParamList trainable_params(torch::nn::Module& m);
 
 struct LearnerOptions {
-  LossFunc loss_func = {};                 ///< required until the data layer infers it
+  LossFunc loss_func = {};                 ///< empty: inferred from the targets (dls.loss_hint()), else an Error
   OptFunc opt_func = Adam;
   double lr = 1e-3;
-  Splitter splitter = {};                  ///< empty: trainable_params
+  ParamSplitter splitter = {};                ///< empty: trainable_params
   std::vector<CallbackRef> cbs = {};
   std::vector<MetricRef> metrics = {};
   std::string path = "";                   ///< "" = dls.path()
@@ -244,7 +244,7 @@ class Learner {
   OptFunc opt_func;
   std::shared_ptr<Optimizer> opt;
   double lr;
-  Splitter splitter;
+  ParamSplitter splitter;
   std::vector<std::shared_ptr<Metric>> metrics;
   std::filesystem::path path, model_dir;
   std::optional<double> wd;

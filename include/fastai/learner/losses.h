@@ -1,6 +1,8 @@
 // Loss functions with fastai's "Flat" behaviour (flatten predictions and targets), plus the
 // activation and decoding each implies (used by get_preds and predict).
 #pragma once
+#include "fastai/core/transform.h"
+
 #include <ATen/core/Tensor.h>
 
 #include <functional>
@@ -51,5 +53,11 @@ LossFunc LabelSmoothingCrossEntropy(double eps = 0.1);
 /// The same on predictions flattened to (-1, C) with the classes on `axis` (fastai's
 /// LabelSmoothingCrossEntropyFlat); reduction None gives one loss per flattened item.
 LossFunc LabelSmoothingCrossEntropyFlat(double eps = 0.1, int64_t axis = -1);
+
+/// The loss a data hint names (what Learner uses when no loss_func is given, fastai's
+/// `dls.loss_func`): "CrossEntropyLossFlat" ({"axis"}), "BCEWithLogitsLossFlat" ({"thresh"}),
+/// "MSELossFlat", "L1LossFlat", "LabelSmoothingCrossEntropyFlat" ({"eps", "axis"}). Error naming
+/// the hint and the known names otherwise.
+LossFunc loss_from_hint(const LossHint& h);
 
 }  // namespace fastai

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Builds datasets of the local registry (untar_data, include/fastai/data/external.h) from Debian
+# packages, since the machines have no internet. Each lands in $FASTAI_HOME/data/<name>
+# (default ~/.fastai-cpp/data/<name>), written into a temporary folder and renamed into place, so a
+# dataset folder is either complete or absent. A complete dataset is skipped unless --force is given.
+#
+#   bash scripts/data.sh [--force] NAME...
+#
+#   fashion_mnist      links to the IDX files of dataset-fashion-mnist (what setup.sh does)
+#   fashion_mnist_png  the same images as PNGs, {train,valid}/<class>/<n>.png (build/tools/fmnist_to_png)
+#   credit_data        tabular classification    (R package modeldata)
+#   diamonds           tabular regression        (R package ggplot2)
+#   movielens          collaborative filtering   (R package dslabs)
+#   fine_foods         text classification       (R package modeldata)
+#   janeausten         language modelling        (R package janeaustenr)
+#   all                every one of them
+#
+# The table and text sets are converted to CSV / text by scripts/r/dataset_to_csv.R (Rscript).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+all=(fashion_mnist fashion_mnist_png credit_data diamonds movielens fine_foods janeausten)
+force=0
+names=()
+for a in "$@"; do
+  case "$a" in
+    --force) force=1 ;;
+    all) names+=("${all[@]}") ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) names+=("$a") ;;
+  esac
+done
+if ((${#names[@]} == 0)); then
+  echo "usage: bash scripts/data.sh [--force] NAME... (${all[*]}, or all)" >&2
+  exit 2
+fi
+
+data="${FASTAI_HOME:-${HOME:-$PWD}/.fastai-cpp}/data"
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+
+# The files that make each dataset complete (the same lists as src/data/external.cpp).
+files_of() {
+  case "$1" in
+    fashion_mnist)
+      echo train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz ;;
+    fashion_mnist_png) echo train valid ;;
+    credit_data) echo credit_data.csv ;;
+    diamonds) echo diamonds.csv ;;
+    movielens) echo ratings.csv movies.csv ;;
+    fine_foods) echo fine_foods.csv ;;
+    janeausten)
+      echo sense_and_sensibility.txt pride_and_prejudice.txt mansfield_park.txt emma.txt northanger_abbey.txt \
+           persuasion.txt ;;
+    *) echo "data.sh: unknown dataset '$1' (known: ${all[*]})" >&2; return 1 ;;
+  esac
+}
+
+# Debian packages a dataset is built from.
+packages_of() {
+  case "$1" in
+    fashion_mnist|fashion_mnist_png) echo dataset-fashion-mnist ;;
+    credit_data|fine_foods) echo r-base-core r-cran-modeldata ;;
+    diamonds) echo r-base-core r-cran-ggplot2 ;;
+    movielens) echo r-base-core r-cran-dslabs ;;
+    janeausten) echo r-base-core r-cran-janeaustenr ;;
+  esac
+}
+
+complete() {
+  local f
+  for f in $(files_of "$1"); do [ -e "$data/$1/$f" ] || return 1; done
+}
+
+install_packages() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "data.sh: installing ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+fmnist_links() {  # $1: folder to fill
+  local f src=/usr/share/datasets/fashion-mnist
+  for f in $(files_of fashion_mnist); do
+    if [ ! -e "$src/$f" ]; then
+      echo "data.sh: $src/$f is missing (package dataset-fashion-mnist)" >&2
+      return 1
+    fi
+    ln -sfn "$src/$f" "$1/$f"
+  done
+}
+
+fmnist_png() {  # $1: folder to fill
+  local tool=build/tools/fmnist_to_png
+  if [ ! -x "$tool" ]; then
+    echo "data.sh: building $tool"
+    export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
+    [ -f build/CMakeCache.txt ] ||
+      cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFASTAI_BUILD_BENCH=OFF >/dev/null
+    cmake --build build --target fmnist_to_png
+  fi
+  "$tool" --out "$1"
+}
+
+build_one() {  # $1: name; builds into a temporary folder, then renames it into place
+  local name=$1 old start f secs
+  files_of "$name" >/dev/null
+  if ((force == 0)) && complete "$name"; then
+    echo "data.sh: $name is already in $data/$name"
+    return
+  fi
+  # shellcheck disable=SC2046
+  install_packages $(packages_of "$name")
+  mkdir -p "$data"
+  tmp=$(mktemp -d "$data/.$name.tmp.XXXXXX")
+  start=$(date +%s.%N)
+  case "$name" in
+    fashion_mnist) fmnist_links "$tmp" ;;
+    fashion_mnist_png) fmnist_png "$tmp" ;;
+    *) LC_ALL=C.UTF-8 TZ=UTC Rscript --vanilla scripts/r/dataset_to_csv.R "$name" "$tmp" ;;
+  esac
+  for f in $(files_of "$name"); do
+    [ -e "$tmp/$f" ] || { echo "data.sh: building $name did not produce $f" >&2; return 1; }
+  done
+  chmod 755 "$tmp"
+  if [ -e "$data/$name" ]; then
+    old="$data/.$name.old.$$"
+    mv "$data/$name" "$old"
+    mv "$tmp" "$data/$name"
+    rm -rf "$old"
+  else
+    mv "$tmp" "$data/$name"
+  fi
+  tmp=""
+  secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  echo "data.sh: $name ready in $data/$name ($secs s)"
+}
+
+tmp=""  # the folder being built; removed if the script stops half-way
+trap 'rm -rf "$tmp"' EXIT
+for n in "${names[@]}"; do build_one "$n"; done
