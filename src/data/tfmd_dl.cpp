@@ -3,6 +3,7 @@
 #include "fastai/core/error.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <torch/cuda.h>
 
 #include <algorithm>
