@@ -58,7 +58,7 @@ Item Transform::dispatch(const std::unordered_map<std::type_index, transform_det
       if (it != m.end()) cls = &it->second;  // entries are never erased, so the pointer stays valid
     }
   }
-  for (auto t : type_mro(x.type())) {
+  for (auto t : types_detail::mro_cached(x.type())) {
     auto it = own.find(t);
     if (it != own.end()) return it->second(*this, x);
     if (cls) {

@@ -2,6 +2,7 @@
 
 #include "fastai/core/error.h"
 
+#include <atomic>
 #include <cxxabi.h>
 
 #include <cstdlib>
@@ -33,6 +34,34 @@ struct Registry {
 Registry& registry() {
   static Registry r;
   return r;
+}
+
+// Bumped by every registration; each thread's lookup caches are dropped when it changes. Dispatch,
+// Item::is / get and retain_type then cost a hash lookup and no lock on the hot path (the loader's
+// worker threads call them several times per item).
+std::atomic<uint64_t> generation{0};
+
+struct PairHash {
+  size_t operator()(const std::pair<std::type_index, std::type_index>& p) const {
+    return p.first.hash_code() * 31 + p.second.hash_code();
+  }
+};
+struct LocalCache {
+  uint64_t gen = ~uint64_t{0};
+  std::unordered_map<std::type_index, std::vector<std::type_index>> mro;
+  std::unordered_map<std::pair<std::type_index, std::type_index>, std::vector<std::type_index>, PairHash> chains;
+  std::unordered_map<std::pair<std::type_index, std::type_index>, std::vector<const TypeRelation*>, PairHash> rels;
+};
+LocalCache& local_cache() {
+  thread_local LocalCache c;
+  const uint64_t g = generation.load(std::memory_order_acquire);
+  if (c.gen != g) {
+    c.mro.clear();
+    c.chains.clear();
+    c.rels.clear();
+    c.gen = g;
+  }
+  return c;
 }
 
 std::string demangle(const char* n) {
@@ -213,13 +242,40 @@ std::vector<std::type_index> chain(const Registry& r, std::type_index have, std:
   return {c.rbegin(), c.rend()};
 }
 
-const void* upcast(std::type_index have, std::type_index want, const void* p) {
+const std::vector<std::type_index>& chain_cached(std::type_index have, std::type_index want) {
+  auto& lc = local_cache();
+  const auto key = std::make_pair(have, want);
+  auto it = lc.chains.find(key);
+  if (it != lc.chains.end()) return it->second;
   auto& r = registry();
   std::shared_lock lock(r.mu);
-  auto c = chain(r, have, want);
-  if (c.empty()) return nullptr;
-  for (size_t i = 0; i + 1 < c.size(); ++i) p = relation(r, c[i], c[i + 1])->upcast(p);
+  return lc.chains.emplace(key, chain(r, have, want)).first->second;
+}
+
+const void* upcast(std::type_index have, std::type_index want, const void* p) {
+  auto& lc = local_cache();
+  const auto key = std::make_pair(have, want);
+  auto it = lc.rels.find(key);
+  if (it == lc.rels.end()) {
+    const auto c = chain_cached(have, want);
+    std::vector<const TypeRelation*> rs;
+    auto& r = registry();
+    std::shared_lock lock(r.mu);
+    for (size_t i = 0; i + 1 < c.size(); ++i) rs.push_back(relation(r, c[i], c[i + 1]));
+    it = lc.rels.emplace(key, std::move(rs)).first;
+  }
+  if (it->second.empty()) return nullptr;
+  for (const TypeRelation* rel : it->second) p = rel->upcast(p);
   return p;
+}
+
+const std::vector<std::type_index>& mro_cached(std::type_index t) {
+  auto& lc = local_cache();
+  auto it = lc.mro.find(t);
+  if (it != lc.mro.end()) return it->second;
+  auto& r = registry();
+  std::shared_lock lock(r.mu);
+  return lc.mro.emplace(t, bfs(r, t)).first->second;
 }
 
 void bad_get(std::type_index have, std::type_index want) {
@@ -236,6 +292,7 @@ void register_type_info(std::type_index t, std::string name, std::vector<TypeRel
   std::unique_lock lock(r.mu);
   r.types[t] = types_detail::Entry{std::move(name), std::move(bases)};
   r.mro_cache.clear();
+  types_detail::generation.fetch_add(1, std::memory_order_acq_rel);
 }
 
 std::string type_name(std::type_index t) {
@@ -268,11 +325,7 @@ bool is_subtype(std::type_index t, std::type_index base) {
 Item retain_type(const Item& value, const Item& orig) {
   if (value.empty() || orig.empty() || value.type() == orig.type()) return value;
   auto& r = types_detail::registry();
-  std::vector<std::type_index> c;
-  {
-    std::shared_lock lock(r.mu);
-    c = types_detail::chain(r, orig.type(), value.type());
-  }
+  const std::vector<std::type_index>& c = types_detail::chain_cached(orig.type(), value.type());
   if (c.size() < 2) return value;
   // Rebuild from the nearest base down: each level keeps orig's fields and takes the new base part.
   Item cur = value;

@@ -24,6 +24,8 @@ using Tuple = std::vector<Item>;
 namespace types_detail {
 [[noreturn]] void bad_get(std::type_index have, std::type_index want);
 const void* upcast(std::type_index have, std::type_index want, const void* p);  // nullptr if unrelated
+/// type_mro(t) from this thread's cache (valid until the next type registration).
+const std::vector<std::type_index>& mro_cached(std::type_index t);
 }  // namespace types_detail
 
 /// A value of any copyable type with its semantic type. Copies share the (immutable) value.

@@ -1,0 +1,43 @@
+// A grid of titled images written to PNG (or SVG) with cairo: what show_batch, show_results and
+// plot_top_losses draw (fastai's show_images / show_titled_image on a get_grid of axes).
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace fastai {
+
+/// One image of a grid and the title drawn above it.
+struct GridCell {
+  /// uint8 (0..255) or floating (0..1, clipped) image: [C,H,W] with C 1 or 3, or [H,W] (grey).
+  at::Tensor image;
+  /// Text above the image ("" = none); '\n' starts a new line; lines too wide are cut with "...".
+  std::string title = "";
+  /// "#rrggbb" or "#rgb"; "" = black (fastai show_results colours right/wrong predictions).
+  std::string title_color = "";
+};
+
+struct GridOptions {
+  int ncols = 0;             ///< columns (0: ceil(sqrt(number of cells)))
+  int cell_px = 128;         ///< each image is scaled, aspect kept, to fit a cell_px square
+  std::string title = "";    ///< title of the whole figure ("" = none)
+};
+
+/// Writes `cells` as a grid of images with their titles to `path` (.png or .svg, by extension,
+/// any case), creating parent folders; written beside the destination and renamed into place.
+/// Images smaller than the cell are enlarged with nearest-neighbour sampling (pixels stay sharp),
+/// larger ones reduced smoothly; each is centred in its cell on a white background.
+/// Errors (fastai::Error) name the path, and for a bad cell its index, shape and dtype: no cells,
+/// an unknown extension, an undefined or empty image, a shape that is not [C,H,W] (C 1 or 3) or
+/// [H,W], a dtype that is neither uint8 nor floating, a bad colour, ncols < 0, cell_px outside 8..4096.
+void save_image_grid(const std::string& path, const std::vector<GridCell>& cells, const GridOptions& o = {});
+
+/// Writes a text table: the header, a rule, then one line per row, columns padded to their widest
+/// cell (fastai's show_batch for non-image data prints such a table). Rows may be shorter than
+/// the header (missing cells are blank); cells with '\n' are shown with the newline as a space.
+void save_text_table(std::ostream& os, const std::vector<std::string>& header,
+                     const std::vector<std::vector<std::string>>& rows);
+
+}  // namespace fastai
