@@ -1,0 +1,5 @@
+// fastai-cpp with the vision application (fastai's `from fastai.vision.all import *`).
+#pragma once
+#include "fastai/all.h"
+#include "fastai/vision/data.h"
+#include "fastai/vision/image.h"

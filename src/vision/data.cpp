@@ -1,0 +1,150 @@
+// ImageCreate / MaskCreate and the vision blocks.
+#include "fastai/vision/data.h"
+
+#include "fastai/core/error.h"
+#include "fastai/core/transforms.h"
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string_view>
+
+namespace fastai::vision_data_detail {
+
+std::string bytes_name(const std::vector<uint8_t>& b) {
+  std::string s = "<encoded bytes, ";
+  s += std::to_string(b.size());
+  s += " bytes>";
+  return s;
+}
+
+// Runs f; a fastai::Error from it gets `who` in front (the decoders' messages already name the file).
+template <class F>
+auto with_context(const char* who, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    std::string_view m = e.what();
+    if (m.rfind("fastai: ", 0) == 0) m.remove_prefix(8);
+    fail(who, ": ", m);
+  }
+}
+
+[[noreturn]] void bad_item(const char* who, const Item& x, const char* wants) {
+  fail(who, ": cannot make ", wants, " from an item of type ", x.type_name(),
+       " (expected a file path, a std::string path, encoded bytes (std::vector<uint8_t>) or a uint8 tensor); "
+       "check the block's getter (get_x / get_y)");
+}
+
+}  // namespace fastai::vision_data_detail
+
+namespace fastai {
+
+// ---- ImageCreate ------------------------------------------------------------------------------
+
+ImageCreate::ImageCreate(ImageMode mode) : Transform("ImageCreate"), mode_(mode) {
+  register_vision_transforms();
+  auto make = [](const Transform& self, auto&& load) -> Item {
+    const ImageMode m = static_cast<const ImageCreate&>(self).mode_;
+    at::Tensor t = vision_data_detail::with_context("ImageCreate", [&] { return load(m).data; });
+    if (m == ImageMode::L) return TensorImageBW(std::move(t));
+    return TensorImage(std::move(t));
+  };
+  encodes<std::filesystem::path>([make](const Transform& self, const std::filesystem::path& p) {
+    return make(self, [&](ImageMode m) { return load_image(p, m); });
+  });
+  encodes<std::string>([make](const Transform& self, const std::string& p) {
+    return make(self, [&](ImageMode m) { return load_image(p, m); });
+  });
+  encodes<std::vector<uint8_t>>([make](const Transform& self, const std::vector<uint8_t>& b) {
+    return make(self, [&](ImageMode m) { return decode_image(b.data(), b.size(), vision_data_detail::bytes_name(b), m); });
+  });
+  encodes<at::Tensor>([](const Transform& self, const at::Tensor& t) -> Item {
+    const ImageMode m = static_cast<const ImageCreate&>(self).mode_;
+    FA_CHECK(t.scalar_type() == at::kByte && (t.dim() == 2 || t.dim() == 3), "ImageCreate: expected a uint8 tensor ",
+             "[C,H,W] or [H,W], got shape ", t.sizes(), " ", c10::toString(t.scalar_type()));
+    at::Tensor x = t.dim() == 2 ? t.unsqueeze(0) : t;
+    const int64_t want = m == ImageMode::L ? 1 : m == ImageMode::RGB ? 3 : x.size(0);
+    FA_CHECK(x.size(0) == want, "ImageCreate(", to_string(m), "): expected a tensor with ", want,
+             " channel(s), got shape ", t.sizes());
+    if (m == ImageMode::L) return TensorImageBW(x);
+    return TensorImage(x);
+  });
+}
+
+Item ImageCreate::encodes_item(const Item& x) const {
+  if (x.is<TensorImage>()) return x;  // already an image: the same item
+  if (!x.empty() && !has_encodes(x.type())) vision_data_detail::bad_item("ImageCreate", x, "an image");
+  return Transform::encodes_item(x);
+}
+
+nlohmann::json ImageCreate::state() const { return {{"mode", to_string(mode_)}}; }
+void ImageCreate::load_state(const nlohmann::json& s) {
+  if (s.contains("mode")) mode_ = image_mode_from_string(s.at("mode").get<std::string>());
+}
+
+// ---- MaskCreate -------------------------------------------------------------------------------
+
+MaskCreate::MaskCreate(std::vector<std::string> codes) : Transform("MaskCreate"), codes_(std::move(codes)) {
+  register_vision_transforms();
+  auto load = [](const std::filesystem::path& p) {
+    return vision_data_detail::with_context("MaskCreate", [&] { return load_mask(p); });
+  };
+  encodes<std::filesystem::path>(load);
+  encodes<std::string>([load](const std::string& p) { return load(p); });
+  encodes<std::vector<uint8_t>>([](const std::vector<uint8_t>& b) {
+    return vision_data_detail::with_context(
+        "MaskCreate", [&] { return decode_mask(b.data(), b.size(), vision_data_detail::bytes_name(b)); });
+  });
+  encodes<at::Tensor>([](const at::Tensor& t) {
+    FA_CHECK(t.dim() == 2 && !at::isFloatingType(t.scalar_type()) && !t.is_complex(),
+             "MaskCreate: expected an integer tensor [H,W] of class indices, got shape ", t.sizes(), " ",
+             c10::toString(t.scalar_type()));
+    return TensorMask(t.to(at::kLong));
+  });
+}
+
+Item MaskCreate::encodes_item(const Item& x) const {
+  if (x.is<TensorMask>()) return x;
+  if (!x.empty() && !has_encodes(x.type())) vision_data_detail::bad_item("MaskCreate", x, "a mask");
+  return Transform::encodes_item(x);
+}
+
+std::optional<int64_t> MaskCreate::c() const {
+  if (codes_.empty()) return std::nullopt;
+  return static_cast<int64_t>(codes_.size());
+}
+std::optional<LossHint> MaskCreate::loss_hint() const { return LossHint{"CrossEntropyLossFlat", {{"axis", 1}}}; }
+nlohmann::json MaskCreate::state() const { return {{"codes", codes_}}; }
+void MaskCreate::load_state(const nlohmann::json& s) {
+  codes_ = s.value("codes", std::vector<std::string>{});
+}
+
+// ---- blocks -----------------------------------------------------------------------------------
+
+TransformBlock ImageBlock(ImageMode mode) {
+  return TransformBlock{.type_tfms = {std::make_shared<ImageCreate>(mode)},
+                        .batch_tfms = {std::make_shared<IntToFloatTensor>()},
+                        .name = "ImageBlock"};
+}
+
+TransformBlock MaskBlock(std::vector<std::string> codes) {
+  return TransformBlock{.type_tfms = {std::make_shared<MaskCreate>(std::move(codes))},
+                        .batch_tfms = {std::make_shared<IntToFloatTensor>()},
+                        .name = "MaskBlock"};
+}
+
+void register_vision_transforms() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    register_transform<ImageCreate>("ImageCreate");
+    register_transform<MaskCreate>("MaskCreate");
+  });
+}
+
+namespace vision_data_detail {
+// Registered when a program links this file, so load_learner finds the vision transforms.
+[[maybe_unused]] const bool registered = (register_vision_transforms(), true);
+}  // namespace vision_data_detail
+
+}  // namespace fastai
