@@ -32,7 +32,9 @@ if [[ "$cur" != *openblas* ]]; then
   ob=$(update-alternatives --list libblas.so.3-x86_64-linux-gnu 2>/dev/null | grep openblas | head -1 || true)
   [ -n "$ob" ] && { SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo; $SUDO update-alternatives --set libblas.so.3-x86_64-linux-gnu "$ob" >/dev/null; }
 fi
-# The dataset registry (untar_data, include/fastai/data/external.h): $FASTAI_HOME/data/fashion_mnist
-# (default ~/.fastai-cpp/data/fashion_mnist) holds links to the package's IDX files.
-bash "$(dirname "$0")/data.sh" fashion_mnist >/dev/null
+# The dataset registry (untar_data, include/fastai/data/external.h) under $FASTAI_HOME/data (default
+# ~/.fastai-cpp/data): links to the Fashion-MNIST IDX files, and the tables the tabular and collab
+# examples and tests use, converted from Debian's R data packages (installs r-base-core and three
+# r-cran-* data packages the first time, about 100 MB and 30 s).
+bash "$(dirname "$0")/data.sh" fashion_mnist credit_data diamonds movielens >/dev/null
 echo "setup: dependencies present (BLAS: $(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu 2>/dev/null || echo unknown))"

@@ -1,0 +1,82 @@
+// fastai's tabular_learner and TabularLearner: a TabularModel sized from the data (embedding
+// sizes from the categories, n_cont, n_out from the target), the loss from the target block, and
+// predict() on a raw row that returns the decoded row and prediction.
+#pragma once
+#include "fastai/layers/tabular_model.h"
+#include "fastai/learner/learner.h"
+#include "fastai/tabular/data.h"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace fastai {
+
+/// tabular_learner options: the model's (fastai's names and defaults) then the Learner's.
+struct TabularLearnerOptions {
+  std::vector<int64_t> layers = {200, 100};
+  std::map<std::string, int64_t> emb_szs = {};   ///< column -> embedding width (default emb_sz_rule)
+  TabularModelOptions config = {};               ///< fastai tabular_config(...)
+  std::optional<int64_t> n_out = std::nullopt;   ///< default: dls.c()
+  std::optional<std::pair<double, double>> y_range = std::nullopt;
+  // ---- LearnerOptions ----
+  LossFunc loss_func = {};
+  OptFunc opt_func = Adam;
+  double lr = 1e-3;
+  std::vector<CallbackRef> cbs = {};
+  std::vector<MetricRef> metrics = {};
+  std::string path = "";
+  std::string model_dir = "models";
+  std::optional<double> wd = std::nullopt;
+  bool wd_bn_bias = false;
+  bool train_bn = true;
+  std::vector<double> moms = {0.95, 0.85, 0.95};
+  bool default_cbs = true;
+};
+
+/// The LearnerOptions part of an application's learner options struct (same field names).
+template <class O>
+LearnerOptions learner_options_of(const O& o) {
+  return LearnerOptions{.loss_func = o.loss_func, .opt_func = o.opt_func, .lr = o.lr, .cbs = o.cbs,
+                        .metrics = o.metrics, .path = o.path, .model_dir = o.model_dir, .wd = o.wd,
+                        .wd_bn_bias = o.wd_bn_bias, .train_bn = o.train_bn, .moms = o.moms,
+                        .default_cbs = o.default_cbs};
+}
+
+/// predict()'s answer for one raw row (fastai: full decoded row, decoded prediction, probabilities).
+struct TabularPrediction {
+  Table row;              ///< the row as the model saw it, decoded, with the prediction as the target column
+  std::string decoded;    ///< the predicted label, or the value(s) as text
+  at::Tensor probs;       ///< activated output (class probabilities, or the regression values)
+  at::Tensor pred;        ///< the decoded prediction tensor (class index or values)
+};
+
+/// A Learner over tabular data (fastai TabularLearner).
+class TabularLearner : public Learner {
+ public:
+  TabularLearner(const TabularDataLoaders& dls, Model model, LearnerOptions o);
+  /// One raw row (column -> text; "" = missing) through the procs and the model. Errors name
+  /// a column the row lacks or a value that does not fit it; an unseen category becomes #na#.
+  TabularPrediction predict(const std::map<std::string, std::string>& row);
+  /// Several rows of a raw table at once: the activated predictions [n, c].
+  at::Tensor predict_table(const Table& rows);
+  const TabularPandas& to() const { return *to_; }
+  using Learner::predict;
+
+ private:
+  std::shared_ptr<const TabularPandas> to_;
+  std::shared_ptr<DataLoader> test_loader(const Table& rows) const;
+  bool with_cont_;
+};
+
+/// Embedding sizes for the categorical columns of `to` (fastai get_emb_sz): {n_classes incl.
+/// #na#, sz_dict[col] or emb_sz_rule(n)}. Error naming a sz_dict column that is not categorical.
+std::vector<EmbSz> get_emb_sz(const TabularPandas& to, const std::map<std::string, int64_t>& sz_dict = {});
+
+/// fastai tabular_learner(dls, layers=[200,100], emb_szs, config, n_out, y_range, **kwargs).
+TabularLearner tabular_learner(const TabularDataLoaders& dls, TabularLearnerOptions o = {});
+
+}  // namespace fastai
