@@ -96,7 +96,11 @@ TEST(TabularDataLoaders, ShowBatchAndTestDl) {
 TEST(TabularLearner, FitLearnsPredictDecodesAndBadRows) {
   set_seed(1);
   auto dls = synthetic_dls();
-  auto learn = tabular_learner(dls, {.layers = {32, 16}, .metrics = {accuracy}});
+  // Named options: GCC 12 warns (-Wmaybe-uninitialized, a false positive) on a braced temporary here.
+  TabularLearnerOptions o;
+  o.layers = {32, 16};
+  o.metrics = {accuracy};
+  auto learn = tabular_learner(dls, o);
   // emb: g has 4 classes with #na# -> size 3; 2 conts.
   auto* m = dynamic_cast<TabularModelImpl*>(learn.model.module.get());
   ASSERT_NE(m, nullptr);
@@ -137,7 +141,11 @@ TEST(TabularLearner, RegressionYRangeAndEmbSizes) {
   EXPECT_EQ(dls.train().n() + dls.valid().n(), 300);
   EXPECT_EQ(dls.valid().n(), 60);  // RandomSplitter(0.2)
   EXPECT_EQ(dls.loss_hint()->name, "MSELossFlat");
-  auto learn = tabular_learner(dls, {.layers = {20}, .emb_szs = {{"g", 5}}, .y_range = std::pair{-3.0, 5.0}});
+  TabularLearnerOptions o;
+  o.layers = {20};
+  o.emb_szs = {{"g", 5}};
+  o.y_range = std::pair{-3.0, 5.0};
+  auto learn = tabular_learner(dls, o);
   auto* m = dynamic_cast<TabularModelImpl*>(learn.model.module.get());
   EXPECT_EQ(m->emb_szs(), (std::vector<EmbSz>{{4, 5}}));
   quiet(learn);
@@ -164,7 +172,9 @@ TEST(TabularLearner, CreditDataBeatsTheConstantPredictor) {
                                               .y_names = {"Status"}, .valid_idx = range(3500, 4454), .bs = 64});
   // Income, Assets and Debt have missing values in the training rows: FillMissing adds their _na columns.
   EXPECT_EQ(dls.cat_names().size(), 7u);
-  auto learn = tabular_learner(dls, {.metrics = {accuracy}});
+  TabularLearnerOptions o;
+  o.metrics = {accuracy};
+  auto learn = tabular_learner(dls, o);
   quiet(learn);
   learn.fit_one_cycle(3, 1e-2);
   double acc = learn.validate()[1];

@@ -18,7 +18,7 @@ inc=${inc%/torch/csrc/api}
 [ -d "$inc" ] || { echo "no include/ folder in $tarball"; exit 1; }
 
 # One translation unit per folder (the sources are unity-build safe), so the headers parse a few
-# times only; programs with their own main() (bench/, tools/) get one each.
+# times only; programs with their own main() (bench/, tools/, examples/) get one each.
 rm -f "$work"/unity_*.cpp "$work"/unity_*.log
 add() {  # add NAME FILE...
   local tu="$work/unity_$1.cpp"; shift
@@ -26,11 +26,11 @@ add() {  # add NAME FILE...
   for f in "$@"; do echo "#include \"$src/$f\"" >> "$tu"; done
 }
 for dir in src/core src/data src/optim src/layers src/learner src/vision src/tabular src/collab tests/core tests/data tests/optim \
-           tests/layers tests/learner tests/vision tests/tabular tests/collab examples; do
+           tests/layers tests/learner tests/vision tests/tabular tests/collab; do
   files=$(cd "$src" && ls $dir/*.cpp 2>/dev/null || true)
   [ -n "$files" ] && add "$(echo $dir | tr / _)" $files
 done
-for f in $(cd "$src" && ls bench/*.cpp tools/*.cpp 2>/dev/null || true); do
+for f in $(cd "$src" && ls bench/*.cpp tools/*.cpp examples/*.cpp 2>/dev/null || true); do
   add "$(echo ${f%.cpp} | tr / _)" "$f"
 done
 
