@@ -45,12 +45,14 @@ TabularLearner collab_learner(const CollabDataLoaders& dls, CollabLearnerOptions
     TabularModelOptions cfg = o.config;
     if (o.y_range) cfg.y_range = o.y_range;
     auto layers = o.layers.empty() ? std::vector<int64_t>{o.n_factors} : o.layers;
-    return TabularLearner(dls, EmbeddingNN(emb_szs, layers, cfg), lo);
+    auto spec = tabular_model_spec(emb_szs, 0, 1, layers, cfg);  // fastai's EmbeddingNN
+    return TabularLearner(dls, model_from_spec(spec), lo, spec);
   }
   FA_CHECK(o.n_factors > 0, "collab_learner: n_factors must be positive, got ", o.n_factors);
-  EmbeddingDotBias model(o.n_factors, static_cast<int64_t>(dls.ids(false).size()),
-                         static_cast<int64_t>(dls.ids(true).size()), {.y_range = o.y_range});
-  return TabularLearner(dls, model, lo);
+  nlohmann::json spec = {{"kind", "EmbeddingDotBias"}, {"n_factors", o.n_factors},
+                         {"n_users", dls.ids(false).size()}, {"n_items", dls.ids(true).size()},
+                         {"y_range", o.y_range ? nlohmann::json{o.y_range->first, o.y_range->second} : nlohmann::json()}};
+  return TabularLearner(dls, model_from_spec(spec), lo, spec);
 }
 
 namespace {

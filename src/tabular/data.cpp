@@ -72,6 +72,21 @@ TabularDataLoaders::TabularDataLoaders(std::shared_ptr<const TabularPandas> to, 
   static_cast<DataLoaders&>(*this) = DataLoaders(train, valid, o.path);
 }
 
+TabularDataLoaders TabularDataLoaders::for_inference(std::shared_ptr<const TabularPandas> to, bool with_cont,
+                                                     std::optional<c10::Device> device) {
+  TabularDataLoaders d;
+  d.to_ = std::move(to);
+  d.with_cont_ = with_cont;
+  TabularTensors empty{at::zeros({0, static_cast<int64_t>(d.to_->cat_names().size())}, at::kLong),
+                       at::zeros({0, static_cast<int64_t>(d.to_->cont_names().size())}, at::kFloat), at::Tensor()};
+  TensorDataLoaderOptions o{.bs = 64, .shuffle = false, .drop_last = false, .n_inp = with_cont ? 2 : 1,
+                            .device = device.value_or(c10::Device(c10::kCPU)), .seed = 1, .allow_empty = true};
+  auto hint = hint_of(*d.to_);
+  static_cast<DataLoaders&>(d) = DataLoaders(std::make_shared<TabDataLoader>(d.inputs_of(empty), o, hint),
+                                             std::make_shared<TabDataLoader>(d.inputs_of(empty), o, hint));
+  return d;
+}
+
 TabularDataLoaders TabularDataLoaders::from_df(const Table& df, TabularDataLoadersOptions o) {
   FA_CHECK(df.n_rows() > 0, "TabularDataLoaders.from_df: the table is empty (", df.n_cols(), " columns, no rows)");
   if (o.cont_names.empty()) {

@@ -27,8 +27,8 @@ std::vector<EmbSz> get_emb_sz(const TabularPandas& to, const std::map<std::strin
   return out;
 }
 
-TabularLearner::TabularLearner(const TabularDataLoaders& d, Model m, LearnerOptions o)
-    : Learner(d, std::move(m), std::move(o)), to_(d.to_ptr()), with_cont_(d.with_cont()) {}
+TabularLearner::TabularLearner(const TabularDataLoaders& d, Model m, LearnerOptions o, nlohmann::json model_spec)
+    : Learner(d, std::move(m), std::move(o)), to_(d.to_ptr()), spec_(std::move(model_spec)), with_cont_(d.with_cont()) {}
 
 std::shared_ptr<DataLoader> TabularLearner::test_loader(const Table& rows) const {
   TabularTensors t = to_->process(rows, false);
@@ -83,8 +83,8 @@ TabularLearner tabular_learner(const TabularDataLoaders& dls, TabularLearnerOpti
   TabularModelOptions cfg = o.config;
   if (o.y_range) cfg.y_range = o.y_range;
   int64_t n_cont = dls.with_cont() ? static_cast<int64_t>(to.cont_names().size()) : 0;
-  TabularModel model(emb_szs, n_cont, n_out, o.layers, cfg);
-  return TabularLearner(dls, model, learner_options_of(o));
+  auto spec = tabular_model_spec(emb_szs, n_cont, n_out, o.layers, cfg);
+  return TabularLearner(dls, model_from_spec(spec), learner_options_of(o), spec);
 }
 
 }  // namespace fastai

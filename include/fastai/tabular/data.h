@@ -52,6 +52,10 @@ class TabularDataLoaders : public DataLoaders {
  public:
   /// From a TabularPandas built elsewhere.
   TabularDataLoaders(std::shared_ptr<const TabularPandas> to, const TabularDataLoadersOptions& o);
+  /// Empty training and validation loaders over `to` (for a learner loaded from an export:
+  /// predict and test_dl work, there is nothing to train on).
+  static TabularDataLoaders for_inference(std::shared_ptr<const TabularPandas> to, bool with_cont,
+                                          std::optional<c10::Device> device = std::nullopt);
   /// fastai TabularDataLoaders.from_df. Errors name the column / row (see TabularPandas).
   static TabularDataLoaders from_df(const Table& df, TabularDataLoadersOptions o = {});
   /// read_csv(file, csv) then from_df.
@@ -76,6 +80,7 @@ class TabularDataLoaders : public DataLoaders {
   void show_batch(int max_n = 10, std::ostream* out = nullptr) const;
 
  private:
+  TabularDataLoaders() = default;
   std::vector<at::Tensor> inputs_of(const TabularTensors& t) const;
 
   std::shared_ptr<const TabularPandas> to_;

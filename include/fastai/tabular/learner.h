@@ -57,7 +57,9 @@ struct TabularPrediction {
 /// A Learner over tabular data (fastai TabularLearner).
 class TabularLearner : public Learner {
  public:
-  TabularLearner(const TabularDataLoaders& dls, Model model, LearnerOptions o);
+  /// `model_spec` is how to rebuild the model (what tabular_learner / collab_learner record;
+  /// export_to needs it): see model_from_spec.
+  TabularLearner(const TabularDataLoaders& dls, Model model, LearnerOptions o, nlohmann::json model_spec = {});
   /// One raw row (column -> text; "" = missing) through the procs and the model. Errors name
   /// a column the row lacks or a value that does not fit it; an unseen category becomes #na#.
   TabularPrediction predict(const std::map<std::string, std::string>& row);
@@ -65,9 +67,15 @@ class TabularLearner : public Learner {
   at::Tensor predict_table(const Table& rows);
   const TabularPandas& to() const { return *to_; }
   using Learner::predict;
+  /// Writes the model's weights, the procs' state, the column roles, the target vocab and the
+  /// model spec to one file (fastai learn.export), atomically; a relative `file` is under
+  /// learn.path. load_tabular_learner reads it back without the training data or code.
+  std::filesystem::path export_to(const std::filesystem::path& file = "export.fai");
+  const nlohmann::json& model_spec() const { return spec_; }
 
  private:
   std::shared_ptr<const TabularPandas> to_;
+  nlohmann::json spec_;
   std::shared_ptr<DataLoader> test_loader(const Table& rows) const;
   bool with_cont_;
 };
@@ -78,5 +86,17 @@ std::vector<EmbSz> get_emb_sz(const TabularPandas& to, const std::map<std::strin
 
 /// fastai tabular_learner(dls, layers=[200,100], emb_szs, config, n_out, y_range, **kwargs).
 TabularLearner tabular_learner(const TabularDataLoaders& dls, TabularLearnerOptions o = {});
+
+/// The spec of a TabularModel / EmbeddingDotBias (JSON: "kind" and the constructor arguments),
+/// and the module it describes (fresh weights). Error naming an unknown kind or a missing field.
+nlohmann::json tabular_model_spec(const std::vector<EmbSz>& emb_szs, int64_t n_cont, int64_t out_sz,
+                                  const std::vector<int64_t>& layers, const TabularModelOptions& o);
+Model model_from_spec(const nlohmann::json& spec);
+
+/// Reads what TabularLearner::export_to wrote (fastai load_learner) into a learner ready for
+/// predict / predict_table on `device` (default: CPU). Errors name the file: missing, not an
+/// export, or weights that do not fit the model.
+TabularLearner load_tabular_learner(const std::filesystem::path& file,
+                                    std::optional<c10::Device> device = std::nullopt);
 
 }  // namespace fastai
