@@ -17,10 +17,7 @@
 #include <fastai/learner/learner.h>
 #include <fastai/learner/progress.h>
 #include <fastai/layers/tabular_model.h>
-#if __has_include(<fastai/tabular.h>)
 #include <fastai/tabular.h>
-#define FASTAI_BENCH_HAVE_TABULAR 1
-#endif
 
 #include <cstdio>
 #include <cstdlib>
@@ -228,7 +225,6 @@ Round raw_round(const Prep& d, const Args& a) {
 
 // ---- our side: the tabular application ------------------------------------------------------------
 
-#ifdef FASTAI_BENCH_HAVE_TABULAR
 /// Epoch wall and process CPU time (before_epoch -> after_epoch, validation included); order
 /// 1000 so the other callbacks' work is inside. Keeps epoch 0's shuffle.
 struct EpochTimer : fastai::Callback {
@@ -275,7 +271,6 @@ Round ours_round(const fastai::Table& df, const std::vector<int64_t>& valid_idx,
   r.order_head = head(timer->first_order.data(), static_cast<int64_t>(timer->first_order.size()));
   return r;
 }
-#endif
 
 // ---- Python side ----------------------------------------------------------------------------------
 
@@ -371,12 +366,6 @@ int main(int argc, char** argv) try {
   }
 
   std::vector<Round> ours, raw;
-  bool have_ours = false;
-#ifdef FASTAI_BENCH_HAVE_TABULAR
-  have_ours = true;
-#else
-  std::printf("  fastai   <fastai/tabular.h> not available: ours=nan\n");
-#endif
   // Warm-up rounds are discarded; the side that goes first alternates from round to round.
   for (int k = 0; k < a.warmup + a.rounds; ++k) {
     for (int s = 0; s < 2; ++s) {
@@ -384,12 +373,10 @@ int main(int argc, char** argv) try {
         Round r = raw_round(d, a);
         print_round(k < a.warmup ? "raw(w)" : "raw", k, r);
         if (k >= a.warmup) raw.push_back(r);
-      } else if (have_ours) {
-#ifdef FASTAI_BENCH_HAVE_TABULAR
+      } else {
         Round r = ours_round(df, valid_idx, a);
         print_round(k < a.warmup ? "ours(w)" : "ours", k, r);
         if (k >= a.warmup) ours.push_back(r);
-#endif
       }
     }
   }
@@ -402,12 +389,12 @@ int main(int argc, char** argv) try {
     std::printf("  WARNING: fastai-cpp's epoch-0 shuffle differs from raw's\n");
 
   const Med o = medians(ours), r = medians(raw), y = medians(py);
-  const double x_rps = have_ours ? static_cast<double>(rows) / o.epoch_s : NAN;
+  const double x_rps = static_cast<double>(rows) / o.epoch_s;
   const double r_rps = static_cast<double>(rows) / r.epoch_s, y_rps = static_cast<double>(rows) / y.epoch_s;
   std::printf("\n== summary (median of %d rounds; rows/s = %lld training rows / epoch seconds incl. validation) ==\n",
               a.rounds, static_cast<long long>(rows));
   std::printf("tabular_rows_per_s: ours=%.0f raw=%.0f baseline=%.0f", x_rps, r_rps, y_rps);
-  if (have_ours) std::printf(" ratio=%.3f tax=%.3f", x_rps / y_rps, r_rps / x_rps);
+  std::printf(" ratio=%.3f tax=%.3f", x_rps / y_rps, r_rps / x_rps);
   std::printf("  (epoch_s ours=%.4f raw=%.4f baseline=%.4f; cpu_s ours=%.4f raw=%.4f baseline=%.4f;"
               " valid_mse ours=%.4f raw=%.4f baseline=%.4f)\n",
               o.epoch_s, r.epoch_s, y.epoch_s, o.cpu_s, r.cpu_s, y.cpu_s, o.valid_mse, r.valid_mse, y.valid_mse);
