@@ -1,11 +1,13 @@
 // The main job: a small CNN on Fashion-MNIST (Debian's dataset-fashion-mnist) with
 // fit_one_cycle; shows the progress bar and the metrics table, writes the lr_find plot and
-// the loss curve as PNG files, and saves the model.
+// the loss curve as PNG files, and saves the model; then the confusion matrix (PNG) and a
+// per-class report.
 //
 //   fashion_mnist [--epochs 2] [--lr 1e-2] [--bs 128] [--width 32] [--seed 42] [--threads N] [--out DIR] [--data DIR]
 #include <fastai/core/error.h>
 #include <fastai/data/dataloader.h>
 #include <fastai/data/idx.h>
+#include <fastai/learner/interpret.h>
 #include <fastai/learner/learner.h>
 #include <fastai/learner/metrics.h>
 #include <fastai/learner/recorder.h>
@@ -106,6 +108,14 @@ int main(int argc, char** argv) try {
   const double acc = learn.final_record.back();
   std::printf("validation accuracy %.4f; loss curve -> %s/loss.png; model -> %s\n", acc, a.out.c_str(),
               saved.string().c_str());
+  auto interp = fastai::ClassificationInterpretation::from_learner(learn, {.vocab = fastai::FashionMNIST::classes});
+  interp.plot_confusion_matrix(a.out + "/confusion.png");
+  std::printf("\n%s\nmost confused (actual -> predicted: count):", interp.classification_report().c_str());
+  auto mc = interp.most_confused();
+  for (size_t i = 0; i < mc.size() && i < 5; ++i)
+    std::printf("%s %s -> %s: %lld", i ? "," : "", mc[i].actual.c_str(), mc[i].predicted.c_str(),
+                static_cast<long long>(mc[i].count));
+  std::printf("\nconfusion matrix -> %s/confusion.png\n", a.out.c_str());
   return 0;
 } catch (const fastai::Error& e) {
   std::fprintf(stderr, "%s\n", e.what());

@@ -1,5 +1,7 @@
 #include "fastai/core/image_grid.h"
 
+#include "cairo_file.h"
+
 #include "fastai/core/error.h"
 #include "fastai/core/files.h"
 
@@ -23,14 +25,7 @@ namespace fastai {
 
 namespace image_grid_detail {
 
-struct SurfaceDel {
-  void operator()(cairo_surface_t* s) const { cairo_surface_destroy(s); }
-};
-struct CairoDel {
-  void operator()(cairo_t* c) const { cairo_destroy(c); }
-};
-using SurfacePtr = std::unique_ptr<cairo_surface_t, SurfaceDel>;
-using CairoPtr = std::unique_ptr<cairo_t, CairoDel>;
+using SurfacePtr = cairo_file::SurfacePtr;
 
 constexpr const char* kFont = "sans-serif";
 
@@ -210,11 +205,6 @@ void render(cairo_t* cr, const Layout& L, const std::vector<at::Tensor>& imgs,
   }
 }
 
-std::string lower_ext(const std::string& path) {
-  std::string e = std::filesystem::path(path).extension().string();
-  for (auto& ch : e) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return e;
-}
 
 // Display width of UTF-8 text: one column per code point.
 size_t columns(const std::string& s) {
@@ -227,9 +217,7 @@ size_t columns(const std::string& s) {
 
 void save_image_grid(const std::string& path, const std::vector<GridCell>& cells, const GridOptions& o) {
   namespace ig = image_grid_detail;
-  const std::string ext = ig::lower_ext(path);
-  FA_CHECK(ext == ".png" || ext == ".svg", "save_image_grid ", path, ": unknown extension '", ext,
-           "' (expected .png or .svg)");
+  cairo_file::check_ext(path, "save_image_grid");
   FA_CHECK(!cells.empty(), "save_image_grid ", path, ": no cells (expected at least one image)");
   FA_CHECK(o.ncols >= 0, "save_image_grid ", path, ": ncols = ", o.ncols, " (expected 0 for automatic, or > 0)");
   FA_CHECK(o.cell_px >= 8 && o.cell_px <= 4096, "save_image_grid ", path, ": cell_px = ", o.cell_px,
@@ -246,25 +234,8 @@ void save_image_grid(const std::string& path, const std::vector<GridCell>& cells
   FA_CHECK(L.width <= 32767 && L.height <= 32767, "save_image_grid ", path, ": the grid would be ", L.width, "x",
            L.height, " pixels (at most 32767 each); use a smaller cell_px or fewer cells");
 
-  atomic_write(path, [&](const std::filesystem::path& tmp) {
-    const std::string t = tmp.string();
-    ig::SurfacePtr surf(ext == ".svg" ? cairo_svg_surface_create(t.c_str(), L.width, L.height)
-                                      : cairo_image_surface_create(CAIRO_FORMAT_ARGB32, L.width, L.height));
-    auto check = [&](cairo_status_t st, const char* what) {
-      FA_CHECK(st == CAIRO_STATUS_SUCCESS, "save_image_grid ", path, ": cannot write the file (", what, ": ",
-               cairo_status_to_string(st), ")");
-    };
-    check(cairo_surface_status(surf.get()), "creating the surface");
-    if (ext == ".svg") cairo_svg_surface_set_document_unit(surf.get(), CAIRO_SVG_UNIT_PX);
-    {
-      ig::CairoPtr cr(cairo_create(surf.get()));
-      ig::render(cr.get(), L, imgs, titles, colors, o);
-      check(cairo_status(cr.get()), "drawing");
-    }
-    if (ext == ".png") check(cairo_surface_write_to_png(surf.get(), t.c_str()), "writing the PNG");
-    cairo_surface_finish(surf.get());
-    check(cairo_surface_status(surf.get()), "finishing the file");
-  });
+  cairo_file::write(path, L.width, L.height, "save_image_grid",
+                    [&](cairo_t* cr) { ig::render(cr, L, imgs, titles, colors, o); });
 }
 
 void save_text_table(std::ostream& os, const std::vector<std::string>& header,

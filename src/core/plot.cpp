@@ -1,5 +1,7 @@
 #include "fastai/core/plot.h"
 
+#include "cairo_file.h"
+
 #include "fastai/core/error.h"
 #include "fastai/core/files.h"
 
@@ -40,14 +42,6 @@ constexpr const char* kFont = "sans-serif";
 constexpr double kTickFont = 12, kLabelFont = 13.5, kTitleFont = 15, kLegendFont = 12;
 constexpr double kTickLen = 5, kPad = 6;
 
-struct SurfaceDel {
-  void operator()(cairo_surface_t* s) const { cairo_surface_destroy(s); }
-};
-struct CairoDel {
-  void operator()(cairo_t* c) const { cairo_destroy(c); }
-};
-using SurfacePtr = std::unique_ptr<cairo_surface_t, SurfaceDel>;
-using CairoPtr = std::unique_ptr<cairo_t, CairoDel>;
 
 std::string series_name(const Series& s, size_t i) {
   // Appended piecewise: GCC 12 warns (-Wrestrict, falsely) on "#" + std::to_string(i).
@@ -74,11 +68,6 @@ Rgb parse_color(const std::string& c, const std::string& path, const std::string
   return {byte(1), byte(3), byte(5)};
 }
 
-std::string lower_ext(const std::string& path) {
-  std::string e = std::filesystem::path(path).extension().string();
-  for (auto& ch : e) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return e;
-}
 
 // ---- ticks ----------------------------------------------------------------------------------
 
@@ -490,8 +479,7 @@ void render(cairo_t* cr, const std::vector<Prepared>& ps, const PlotOptions& o, 
 
 void plot_lines(const std::string& path, const std::vector<Series>& series, const PlotOptions& o) {
   namespace pd = plot_detail;
-  const std::string ext = pd::lower_ext(path);
-  FA_CHECK(ext == ".png" || ext == ".svg", "plot ", path, ": unknown extension '", ext, "' (expected .png or .svg)");
+  cairo_file::check_ext(path, "plot");
   FA_CHECK(o.width >= 120 && o.height >= 100 && o.width <= 16384 && o.height <= 16384, "plot ", path, ": size ",
            o.width, "x", o.height, " (expected 120..16384 x 100..16384 pixels)");
 
@@ -545,25 +533,8 @@ void plot_lines(const std::string& path, const std::vector<Series>& series, cons
   FA_CHECK(ylo < yhi, "plot ", path, ": y range [", o.ymin ? *o.ymin : ylo, ", ", o.ymax ? *o.ymax : yhi,
            "] is empty (expected ymin < ymax)");
 
-  atomic_write(path, [&](const std::filesystem::path& tmp) {
-    const std::string t = tmp.string();
-    pd::SurfacePtr surf(ext == ".svg" ? cairo_svg_surface_create(t.c_str(), o.width, o.height)
-                                      : cairo_image_surface_create(CAIRO_FORMAT_ARGB32, o.width, o.height));
-    auto check = [&](cairo_status_t st, const char* what) {
-      FA_CHECK(st == CAIRO_STATUS_SUCCESS, "plot ", path, ": cannot write the file (", what, ": ",
-               cairo_status_to_string(st), ")");
-    };
-    check(cairo_surface_status(surf.get()), "creating the surface");
-    if (ext == ".svg") cairo_svg_surface_set_document_unit(surf.get(), CAIRO_SVG_UNIT_PX);
-    {
-      pd::CairoPtr cr(cairo_create(surf.get()));
-      pd::render(cr.get(), ps, o, xlo, xhi, ylo, yhi);
-      check(cairo_status(cr.get()), "drawing");
-    }
-    if (ext == ".png") check(cairo_surface_write_to_png(surf.get(), t.c_str()), "writing the PNG");
-    cairo_surface_finish(surf.get());
-    check(cairo_surface_status(surf.get()), "finishing the file");
-  });
+  cairo_file::write(path, o.width, o.height, "plot",
+                    [&](cairo_t* cr) { pd::render(cr, ps, o, xlo, xhi, ylo, yhi); });
 }
 
 }  // namespace fastai

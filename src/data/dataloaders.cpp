@@ -40,16 +40,13 @@ std::shared_ptr<TfmdDL> DataLoaders::test_dl(std::vector<Item> items, bool with_
 }
 
 const std::vector<std::string>& DataLoaders::vocab() const {
-  auto t = tfmd(0);
-  const auto* v = t->dataset().vocab();
-  FA_CHECK(v != nullptr, "DataLoaders::vocab: the training dataset's pipelines have no vocab (no Categorize-like transform)");
+  const auto* v = train().vocab();
+  FA_CHECK(v != nullptr, "DataLoaders::vocab: the training loader's targets have no vocab (no Categorize-like "
+           "transform, or not categorical)");
   return *v;
 }
 
-std::optional<int64_t> DataLoaders::c() const {
-  auto t = std::dynamic_pointer_cast<TfmdDL>((*this)[0]);
-  return t ? t->dataset().c() : std::nullopt;
-}
+std::optional<int64_t> DataLoaders::c() const { return train().c(); }
 
 DataLoaders dataloaders_from(const Datasets& dsets, DataLoadersOptions o) {
   FA_CHECK(dsets.n_subsets() >= 1, "dataloaders: the Datasets has no subsets");

@@ -45,6 +45,10 @@ class DataLoader {
   virtual std::vector<int64_t> last_order() const { return {}; }
   /// The loss the targets imply (from the dataset's target pipeline), if known.
   virtual std::optional<LossHint> loss_hint() const { return std::nullopt; }
+  /// The target's class labels (fastai dls.vocab), if the targets are categories.
+  virtual const std::vector<std::string>* vocab() const { return nullptr; }
+  /// The number of model outputs the targets imply (fastai get_c), if known.
+  virtual std::optional<int64_t> c() const { return std::nullopt; }
 
   /// Range-for support: `for (Batch& b : dl)` runs one epoch.
   class iterator {
@@ -155,7 +159,7 @@ class DataLoaders {
   /// dataset's input pipelines (all of them when with_labels), the valid loader's pipelines.
   std::shared_ptr<TfmdDL> test_dl(std::vector<Item> items, bool with_labels = false,
                                   std::optional<int64_t> bs = std::nullopt) const;
-  /// The training dataset's target vocab (fastai dls.vocab); Error when it has none.
+  /// The training loader's target vocab (fastai dls.vocab); Error when it has none.
   const std::vector<std::string>& vocab() const;
   /// The number of outputs the target implies (fastai dls.c), if known.
   std::optional<int64_t> c() const;

@@ -116,6 +116,8 @@ class TfmdDL : public DataLoader {
   std::shared_ptr<DataLoader> new_with(bool shuffle, bool drop_last) const override;
   std::vector<int64_t> last_order() const override { return last_order_; }
   std::optional<LossHint> loss_hint() const override { return dataset_->loss_hint(); }
+  const std::vector<std::string>* vocab() const override { return dataset_->vocab(); }
+  std::optional<int64_t> c() const override { return dataset_->c(); }
 
   /// The next batch with its semantic types (after after_batch).
   bool next_batch(Tuple& b);
