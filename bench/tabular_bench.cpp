@@ -252,9 +252,7 @@ Round ours_round(const fastai::Table& df, const std::vector<int64_t>& valid_idx,
                                               .cat_names = kCats, .cont_names = kConts, .y_names = {"log_price"},
                                               .valid_idx = valid_idx, .bs = a.bs, .seed = a.seed});
   set_seed(a.seed);
-  TabularLearnerOptions lo;  // (a braced temporary here trips GCC 12's -Wmaybe-uninitialized)
-  lo.layers = {200, 100};
-  auto learn = tabular_learner(dls, lo);
+  auto learn = tabular_learner(dls, {.layers = {200, 100}});
   r.checksum = abs_sum(*learn.model.module);
   auto timer = std::make_shared<EpochTimer>();
   learn.add_cb(timer);

@@ -27,11 +27,7 @@ int main(int argc, char** argv) {
     set_seed(seed);
     auto dls = CollabDataLoaders::from_csv(untar_data(URLs::MOVIELENS) / "ratings.csv", {.seed = seed, .bs = 64});
     dls.show_batch(5);
-    CollabLearnerOptions opts;
-    opts.n_factors = 50;
-    opts.use_nn = use_nn;
-    opts.y_range = std::pair{0.0, 5.5};
-    auto learn = collab_learner(dls, opts);
+    auto learn = collab_learner(dls, {.n_factors = 50, .use_nn = use_nn, .y_range = std::pair{0.0, 5.5}});
     learn.fit_one_cycle(epochs, lr, {.wd = wd});
     std::cout << "validation MSE: " << learn.validate()[0] << "\n";
   } catch (const Error& e) {

@@ -29,9 +29,7 @@ int main(int argc, char** argv) {
         .cont_names = {"Seniority", "Age", "Income", "Expenses", "Assets", "Debt", "Amount", "Price", "Time"},
         .y_names = {"Status"}, .valid_idx = range(3500, 4454), .bs = 64});
     dls.show_batch(5);
-    TabularLearnerOptions opts;
-    opts.metrics = {accuracy};
-    auto learn = tabular_learner(dls, opts);
+    auto learn = tabular_learner(dls, {.metrics = {accuracy}});
     learn.fit_one_cycle(epochs, lr);
     auto p = learn.predict({{"Home", "owner"}, {"Marital", "married"}, {"Records", "no"}, {"Job", "fixed"},
                             {"Seniority", "10"}, {"Age", "40"}, {"Income", "150"}, {"Expenses", "60"},

@@ -42,8 +42,7 @@ TabularLearner collab_learner(const CollabDataLoaders& dls, CollabLearnerOptions
   auto lo = learner_options_of(o);
   if (o.use_nn) {
     auto emb_szs = get_emb_sz(dls.to(), o.emb_szs);
-    TabularModelOptions cfg = o.config;
-    if (o.y_range) cfg.y_range = o.y_range;
+    TabularModelOptions cfg = model_options_of(o);
     auto layers = o.layers.empty() ? std::vector<int64_t>{o.n_factors} : o.layers;
     auto spec = tabular_model_spec(emb_szs, 0, 1, layers, cfg);  // fastai's EmbeddingNN
     return TabularLearner(dls, model_from_spec(spec), lo, spec);

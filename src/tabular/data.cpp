@@ -25,8 +25,19 @@ std::vector<int64_t> range(int64_t start, int64_t stop) {
   return r;
 }
 
-TabDataLoader::TabDataLoader(std::vector<at::Tensor> tensors, TensorDataLoaderOptions o, std::optional<LossHint> hint)
-    : TensorDataLoader(std::move(tensors), o), hint_(std::move(hint)) {}
+TabDataLoader::TabDataLoader(std::vector<at::Tensor> tensors, TensorDataLoaderOptions o,
+                             std::shared_ptr<const TabularPandas> to)
+    : TensorDataLoader(std::move(tensors), o), to_(std::move(to)) {}
+
+std::optional<LossHint> TabDataLoader::loss_hint() const { return to_ ? hint_of(*to_) : std::nullopt; }
+
+const std::vector<std::string>* TabDataLoader::vocab() const {
+  return to_ && to_->y_is_category() ? &to_->vocab() : nullptr;
+}
+
+std::optional<int64_t> TabDataLoader::c() const {
+  return to_ && !to_->y_names().empty() ? std::optional<int64_t>(to_->c()) : std::nullopt;
+}
 
 std::shared_ptr<DataLoader> TabDataLoader::new_with(bool shuffle, bool drop_last) const {
   auto o = options();
@@ -34,7 +45,7 @@ std::shared_ptr<DataLoader> TabDataLoader::new_with(bool shuffle, bool drop_last
   o.drop_last = drop_last;
   o.device = device();
   o.allow_empty = true;
-  return std::make_shared<TabDataLoader>(tensors(), o, hint_);
+  return std::make_shared<TabDataLoader>(tensors(), o, to_);
 }
 
 std::vector<at::Tensor> TabularDataLoaders::inputs_of(const TabularTensors& t) const {
@@ -48,7 +59,6 @@ TabularDataLoaders::TabularDataLoaders(std::shared_ptr<const TabularPandas> to, 
     : to_(std::move(to)), with_cont_(o.with_cont) {
   FA_CHECK(o.bs > 0, "TabularDataLoaders: bs must be positive, got ", o.bs);
   int n_inp = with_cont_ ? 2 : 1;
-  auto hint = hint_of(*to_);
   uint64_t seed = o.seed ? *o.seed : next_global_seed();
   FA_CHECK(static_cast<int64_t>(to_->train_idx().size()) >= o.bs || !o.shuffle_train,
            "TabularDataLoaders: the training set has ", to_->train_idx().size(), " rows, fewer than bs = ", o.bs,
@@ -57,7 +67,7 @@ TabularDataLoaders::TabularDataLoaders(std::shared_ptr<const TabularPandas> to, 
       inputs_of(to_->tensors(to_->train_idx())),
       TensorDataLoaderOptions{.bs = o.bs, .shuffle = o.shuffle_train, .drop_last = o.shuffle_train, .n_inp = n_inp,
                               .device = o.device, .seed = seed},
-      hint);
+      to_);
   TabularTensors vt = to_->valid_idx().empty() ? TabularTensors{} : to_->tensors(to_->valid_idx());
   std::vector<at::Tensor> vin;
   if (vt.cats.defined()) vin = inputs_of(vt);
@@ -68,7 +78,7 @@ TabularDataLoaders::TabularDataLoaders(std::shared_ptr<const TabularPandas> to, 
       std::move(vin),
       TensorDataLoaderOptions{.bs = o.val_bs.value_or(o.bs), .shuffle = false, .drop_last = false, .n_inp = n_inp,
                               .device = o.device, .seed = seed + 1, .allow_empty = true},
-      hint);
+      to_);
   static_cast<DataLoaders&>(*this) = DataLoaders(train, valid, o.path);
 }
 
@@ -81,9 +91,8 @@ TabularDataLoaders TabularDataLoaders::for_inference(std::shared_ptr<const Tabul
                        at::zeros({0, static_cast<int64_t>(d.to_->cont_names().size())}, at::kFloat), at::Tensor()};
   TensorDataLoaderOptions o{.bs = 64, .shuffle = false, .drop_last = false, .n_inp = with_cont ? 2 : 1,
                             .device = device.value_or(c10::Device(c10::kCPU)), .seed = 1, .allow_empty = true};
-  auto hint = hint_of(*d.to_);
-  static_cast<DataLoaders&>(d) = DataLoaders(std::make_shared<TabDataLoader>(d.inputs_of(empty), o, hint),
-                                             std::make_shared<TabDataLoader>(d.inputs_of(empty), o, hint));
+  static_cast<DataLoaders&>(d) = DataLoaders(std::make_shared<TabDataLoader>(d.inputs_of(empty), o, d.to_),
+                                             std::make_shared<TabDataLoader>(d.inputs_of(empty), o, d.to_));
   return d;
 }
 
@@ -136,7 +145,7 @@ std::shared_ptr<DataLoader> TabularDataLoaders::test_dl(const Table& rows, bool 
       inputs_of(t),
       TensorDataLoaderOptions{.bs = bs.value_or(valid().bs()), .shuffle = false, .drop_last = false,
                               .n_inp = with_cont_ ? 2 : 1, .device = device(), .seed = 1},
-      hint_of(*to_));
+      to_);
 }
 
 void TabularDataLoaders::show_batch(int max_n, std::ostream* out) const {

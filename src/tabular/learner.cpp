@@ -38,7 +38,7 @@ std::shared_ptr<DataLoader> TabularLearner::test_loader(const Table& rows) const
       in,
       TensorDataLoaderOptions{.bs = std::max<int64_t>(dls.valid().bs(), 1), .shuffle = false, .drop_last = false,
                               .n_inp = static_cast<int>(in.size()), .device = dls.device(), .seed = 1},
-      std::nullopt);
+      to_);
 }
 
 at::Tensor TabularLearner::predict_table(const Table& rows) {
@@ -80,8 +80,7 @@ TabularLearner tabular_learner(const TabularDataLoaders& dls, TabularLearnerOpti
   int64_t n_out = o.n_out ? *o.n_out : dls.c();
   FA_CHECK(n_out > 0, "tabular_learner: n_out is not defined and could not be inferred from the data (no target "
            "columns); pass .n_out");
-  TabularModelOptions cfg = o.config;
-  if (o.y_range) cfg.y_range = o.y_range;
+  TabularModelOptions cfg = model_options_of(o);
   int64_t n_cont = dls.with_cont() ? static_cast<int64_t>(to.cont_names().size()) : 0;
   auto spec = tabular_model_spec(emb_szs, n_cont, n_out, o.layers, cfg);
   return TabularLearner(dls, model_from_spec(spec), learner_options_of(o), spec);

@@ -72,11 +72,7 @@ TEST(CollabDataLoaders, CodesAndRatings) {
 TEST(CollabLearner, DotModelLearnsAndLooksUpByRawId) {
   set_seed(3);
   auto dls = CollabDataLoaders::from_df(toy_ratings(), {.seed = 2, .bs = 32});
-  // Named options: GCC 12 warns (-Wmaybe-uninitialized, a false positive) on a braced temporary here.
-  CollabLearnerOptions o;
-  o.n_factors = 8;
-  o.y_range = std::pair{0.0, 5.5};
-  auto learn = collab_learner(dls, o);
+  auto learn = collab_learner(dls, {.n_factors = 8, .y_range = std::pair{0.0, 5.5}});
   auto* m = dynamic_cast<EmbeddingDotBiasImpl*>(learn.model.module.get());
   ASSERT_NE(m, nullptr);
   EXPECT_EQ(m->n_users, 31);  // 30 + #na#
@@ -121,10 +117,7 @@ TEST(CollabLearner, MovielensBeatsTheMeanRating) {
   set_seed(42);
   auto dls = CollabDataLoaders::from_csv(untar_data(URLs::MOVIELENS) / "ratings.csv", {.seed = 42, .bs = 512});
   EXPECT_EQ(dls.train().n() + dls.valid().n(), 100004);
-  CollabLearnerOptions o;
-  o.n_factors = 50;
-  o.y_range = std::pair{0.0, 5.5};
-  auto learn = collab_learner(dls, o);
+  auto learn = collab_learner(dls, {.n_factors = 50, .y_range = std::pair{0.0, 5.5}});
   quiet_collab(learn);
   learn.fit_one_cycle(1, 5e-3, {.wd = 0.1});
   double mse = learn.validate()[0];

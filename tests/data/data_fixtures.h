@@ -30,7 +30,11 @@ inline std::shared_ptr<Transform> to_x() {
 /// i -> "c<i % k>" (a label).
 inline std::shared_ptr<Transform> to_label(int64_t k = 3) {
   auto t = std::make_shared<Transform>("ToLabel");
-  t->encodes<int64_t>([k](int64_t i) { return "c" + std::to_string(i % k); });
+  t->encodes<int64_t>([k](int64_t i) {
+    std::string s(1, 'c');  // built with +=: GCC 12 warns falsely (-Wrestrict) on "c" + std::string
+    s += std::to_string(i % k);
+    return s;
+  });
   return t;
 }
 

@@ -1,6 +1,7 @@
 // TabularDataLoaders and tabular_learner: batching from column tensors, test_dl, show_batch,
 // a fit that learns (synthetic and credit_data), predict on a raw row, bad rows.
 #include <fastai/core/random.h>
+#include <fastai/learner/interpret.h>
 #include <fastai/learner/progress.h>
 #include <fastai/learner/recorder.h>
 #include <fastai/tabular.h>
@@ -96,11 +97,7 @@ TEST(TabularDataLoaders, ShowBatchAndTestDl) {
 TEST(TabularLearner, FitLearnsPredictDecodesAndBadRows) {
   set_seed(1);
   auto dls = synthetic_dls();
-  // Named options: GCC 12 warns (-Wmaybe-uninitialized, a false positive) on a braced temporary here.
-  TabularLearnerOptions o;
-  o.layers = {32, 16};
-  o.metrics = {accuracy};
-  auto learn = tabular_learner(dls, o);
+  auto learn = tabular_learner(dls, {.layers = {32, 16}, .metrics = {accuracy}});
   // emb: g has 4 classes with #na# -> size 3; 2 conts.
   auto* m = dynamic_cast<TabularModelImpl*>(learn.model.module.get());
   ASSERT_NE(m, nullptr);
@@ -128,6 +125,12 @@ TEST(TabularLearner, FitLearnsPredictDecodesAndBadRows) {
   expect_error([&] { learn.predict({{"a", "half"}, {"g", "q"}, {"b", "0.2"}}); }, {"'a'", "'half'", "not a number"});
   auto many = learn.predict_table(synthetic(10, 99).drop({"y"}));
   EXPECT_EQ(many.sizes(), (std::vector<int64_t>{10, 2}));
+  // Interpretation over the validation rows: the vocab comes from the loaders.
+  auto interp = ClassificationInterpretation::from_learner(learn);
+  EXPECT_EQ(interp.vocab(), (std::vector<std::string>{"hi", "lo"}));
+  auto cm = interp.confusion_matrix();
+  EXPECT_EQ(cm.sum().item<int64_t>(), 120);
+  EXPECT_NEAR(cm.diagonal().sum().item<double>() / 120, res[1], 1e-6);  // the accuracy metric
 }
 
 TEST(TabularLearner, RegressionYRangeAndEmbSizes) {
@@ -141,11 +144,7 @@ TEST(TabularLearner, RegressionYRangeAndEmbSizes) {
   EXPECT_EQ(dls.train().n() + dls.valid().n(), 300);
   EXPECT_EQ(dls.valid().n(), 60);  // RandomSplitter(0.2)
   EXPECT_EQ(dls.loss_hint()->name, "MSELossFlat");
-  TabularLearnerOptions o;
-  o.layers = {20};
-  o.emb_szs = {{"g", 5}};
-  o.y_range = std::pair{-3.0, 5.0};
-  auto learn = tabular_learner(dls, o);
+  auto learn = tabular_learner(dls, {.layers = {20}, .emb_szs = {{"g", 5}}, .y_range = std::pair{-3.0, 5.0}});
   auto* m = dynamic_cast<TabularModelImpl*>(learn.model.module.get());
   EXPECT_EQ(m->emb_szs(), (std::vector<EmbSz>{{4, 5}}));
   quiet(learn);
@@ -156,9 +155,7 @@ TEST(TabularLearner, RegressionYRangeAndEmbSizes) {
   auto preds = learn.get_preds().preds;
   EXPECT_LE(preds.max().item<double>(), 5.0);
   EXPECT_GE(preds.min().item<double>(), -3.0);
-  TabularLearnerOptions bad;
-  bad.emb_szs = {{"a", 3}};
-  expect_error([&] { tabular_learner(dls, bad); }, {"'a'", "not one of the categorical"});
+  expect_error([&] { tabular_learner(dls, {.emb_szs = {{"a", 3}}}); }, {"'a'", "not one of the categorical"});
 }
 
 TEST(TabularLearner, CreditDataBeatsTheConstantPredictor) {
@@ -172,9 +169,7 @@ TEST(TabularLearner, CreditDataBeatsTheConstantPredictor) {
                                               .y_names = {"Status"}, .valid_idx = range(3500, 4454), .bs = 64});
   // Income, Assets and Debt have missing values in the training rows: FillMissing adds their _na columns.
   EXPECT_EQ(dls.cat_names().size(), 7u);
-  TabularLearnerOptions o;
-  o.metrics = {accuracy};
-  auto learn = tabular_learner(dls, o);
+  auto learn = tabular_learner(dls, {.metrics = {accuracy}});
   quiet(learn);
   learn.fit_one_cycle(3, 1e-2);
   double acc = learn.validate()[1];

@@ -48,8 +48,11 @@ struct CollabLearnerOptions {
   bool use_nn = false;
   std::map<std::string, int64_t> emb_szs = {};  ///< EmbeddingNN: column -> width (default emb_sz_rule)
   std::vector<int64_t> layers = {};             ///< EmbeddingNN: hidden sizes (default {n_factors})
-  TabularModelOptions config = {};              ///< EmbeddingNN's TabularModel options
   std::optional<std::pair<double, double>> y_range = std::nullopt;
+  // EmbeddingNN's TabularModel options (fastai's config), flat as in TabularLearnerOptions:
+  std::vector<double> ps = {};
+  double embed_p = 0.;
+  bool use_bn = true, bn_final = false, bn_cont = true, lin_first = true;
   // ---- LearnerOptions ----
   LossFunc loss_func = {};                      ///< empty: MSELossFlat
   OptFunc opt_func = Adam;

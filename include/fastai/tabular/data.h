@@ -14,16 +14,18 @@
 
 namespace fastai {
 
-/// A TensorDataLoader over a TabularPandas' tensors that knows the loss its targets imply
-/// (CrossEntropyLossFlat for a category, MSELossFlat for regression).
+/// A TensorDataLoader over a TabularPandas' tensors that knows what its targets are: the loss
+/// they imply (CrossEntropyLossFlat for a category, MSELossFlat for regression), vocab and c.
 class TabDataLoader : public TensorDataLoader {
  public:
-  TabDataLoader(std::vector<at::Tensor> tensors, TensorDataLoaderOptions o, std::optional<LossHint> hint);
-  std::optional<LossHint> loss_hint() const override { return hint_; }
+  TabDataLoader(std::vector<at::Tensor> tensors, TensorDataLoaderOptions o, std::shared_ptr<const TabularPandas> to);
+  std::optional<LossHint> loss_hint() const override;
+  const std::vector<std::string>* vocab() const override;
+  std::optional<int64_t> c() const override;
   std::shared_ptr<DataLoader> new_with(bool shuffle, bool drop_last) const override;
 
  private:
-  std::optional<LossHint> hint_;
+  std::shared_ptr<const TabularPandas> to_;
 };
 
 /// from_df / from_csv options (fastai's names and defaults: procs none, bs 64).

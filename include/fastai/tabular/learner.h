@@ -19,9 +19,13 @@ namespace fastai {
 struct TabularLearnerOptions {
   std::vector<int64_t> layers = {200, 100};
   std::map<std::string, int64_t> emb_szs = {};   ///< column -> embedding width (default emb_sz_rule)
-  TabularModelOptions config = {};               ///< fastai tabular_config(...)
   std::optional<int64_t> n_out = std::nullopt;   ///< default: dls.c()
   std::optional<std::pair<double, double>> y_range = std::nullopt;
+  // fastai's tabular_config(...), flat (a nested options struct here makes GCC 12 warn falsely
+  // at -O3 on `tabular_learner(dls, {...})`):
+  std::vector<double> ps = {};                   ///< dropout per hidden layer (one value: all)
+  double embed_p = 0.;
+  bool use_bn = true, bn_final = false, bn_cont = true, lin_first = true;
   // ---- LearnerOptions ----
   LossFunc loss_func = {};
   OptFunc opt_func = Adam;
@@ -36,6 +40,13 @@ struct TabularLearnerOptions {
   std::vector<double> moms = {0.95, 0.85, 0.95};
   bool default_cbs = true;
 };
+
+/// The TabularModelOptions of an application's learner options struct (same field names).
+template <class O>
+TabularModelOptions model_options_of(const O& o) {
+  return TabularModelOptions{.ps = o.ps, .embed_p = o.embed_p, .y_range = o.y_range, .use_bn = o.use_bn,
+                             .bn_final = o.bn_final, .bn_cont = o.bn_cont, .lin_first = o.lin_first};
+}
 
 /// The LearnerOptions part of an application's learner options struct (same field names).
 template <class O>
