@@ -15,6 +15,7 @@ pkgs=(
   libgtest-dev libbenchmark-dev             # test suite, micro-benchmarks
   dataset-fashion-mnist                     # the main job's real data
   python3-torch python3-sklearn python3-pil # baselines for benchmarks (PyTorch, PIL), sklearn reference values for tests
+  python3-torchvision                       # the weight-parity test: torchvision models saved from Python load in C++
 )
 missing=()
 for p in "${pkgs[@]}"; do
