@@ -97,7 +97,7 @@ Item Transform::call(const Item& x, std::optional<int> split, bool enc) const {
     for (const auto& e : t) out.push_back(call(e, split, enc));
     return Item::make<Tuple>(std::move(out));
   }
-  return retain_type(enc ? encodes_item(x) : decodes_item(x), x);
+  return retain_type(enc ? encodes_split(x, split) : decodes_item(x), x);
 }
 
 Item Transform::operator()(const Item& x, std::optional<int> split) const { return call(x, split, true); }

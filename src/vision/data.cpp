@@ -1,6 +1,8 @@
 // ImageCreate / MaskCreate and the vision blocks.
 #include "fastai/vision/data.h"
 
+#include "fastai/vision/augment.h"
+
 #include "fastai/core/error.h"
 #include "fastai/core/transforms.h"
 
@@ -140,6 +142,7 @@ void register_vision_transforms() {
     register_transform<ImageCreate>("ImageCreate");
     register_transform<MaskCreate>("MaskCreate");
   });
+  register_augment_transforms();  // Resize, RandomResizedCrop, ... (idempotent)
 }
 
 namespace vision_data_detail {

@@ -121,6 +121,10 @@ class Transform {
   /// One element (or the whole tuple for an ItemTransform): default dispatches on its type.
   virtual Item encodes_item(const Item& x) const;
   virtual Item decodes_item(const Item& x) const;
+  /// encodes_item for transforms whose behaviour depends on the split they are called with
+  /// (fastai's Resize: a random crop on train, the centre on valid): receives the call's split
+  /// (0 train, 1 valid, nullopt none). Default: encodes_item(x).
+  virtual Item encodes_split(const Item& x, std::optional<int> /*split*/) const { return encodes_item(x); }
   /// True for ItemTransform: the whole tuple is one item.
   virtual bool whole_tuple() const { return false; }
 
