@@ -48,7 +48,7 @@ TEST(DataLoaders, FromDatasetsTestDlAndLearnerInfersTheLoss) {
   static std::FILE* devnull = std::fopen("/dev/null", "w");
   if (learn.progress) learn.progress->opts.out = devnull;
   if (learn.recorder) learn.recorder->logger = [](const LogRow&) {};
-  learn.fit_one_cycle(4, 1e-2);
+  learn.fit_one_cycle(8, 1e-2);  // 4 epochs ended at 0.875-0.92 (flaky at the 0.9 bar)
   EXPECT_GT(learn.validate()[1], 0.9);
   // test_dl: validation transforms on new raw items, inputs only.
   auto tdl = dls.test_dl({Item(int64_t{1}), Item(int64_t{2}), Item(int64_t{3})});
