@@ -7,9 +7,11 @@
 #include "fastai/data/tfmd_dl.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <algorithm>
 #include <iostream>
+#include <numeric>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -121,7 +123,21 @@ void show_samples(const std::vector<Tuple>& samples, const ShowBatchOptions& o) 
 
 void TfmdDL::show_batch(const Tuple& b, ShowBatchOptions o) {
   FA_CHECK(o.max_n > 0, "show_batch: max_n = ", o.max_n, " (expected > 0)");
-  const Tuple batch = b.empty() ? one_batch() : b;
+  Tuple batch = b;
+  if (batch.empty() && o_.shuffle && !o_.hooks.get_idxs) {
+    // A shuffled loader shows a random batch, as fastai's does, drawn from an RNG of its own
+    // (seeded from the loader's seed) so that showing data never moves the training order.
+    std::vector<int64_t> idxs(static_cast<size_t>(n_));
+    std::iota(idxs.begin(), idxs.end(), int64_t{0});
+    Rng show_rng(mix_seed(seed_, 0x73686f77));  // "show"
+    auto batches = sample(shuffle_fn(std::move(idxs), show_rng));
+    if (!batches.empty()) {
+      at::NoGradGuard no_grad;
+      Tuple built = build_batch(0, batches.front());
+      if (!built.empty()) batch = do_after_batch(to_device(built));
+    }
+  }
+  if (batch.empty()) batch = one_batch();
   show_batch_detail::show_samples(decode_batch(batch, o.max_n), o);
 }
 

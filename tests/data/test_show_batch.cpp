@@ -207,6 +207,28 @@ TEST(ShowBatch, OtherDataIsATextTable) {
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2 + 4) << text;
 }
 
+TEST(ShowBatch, ShuffledLoaderShowsARandomBatchWithoutMovingTheTrainingOrder) {
+  auto to_pair = std::make_shared<Transform>("ToPair");
+  to_pair->encodes<int64_t>([](int64_t i) { return TensorFloat(at::tensor({static_cast<float>(i), i / 2.0f})); });
+  auto ds = std::make_shared<Datasets>(
+      Datasets(index_items(200), {{to_pair}, {to_class(), std::make_shared<Categorize>()}}));
+  TfmdDLOptions o{.bs = 8, .shuffle = true, .num_workers = 0, .device = c10::Device(c10::kCPU), .seed = 9};
+  auto shown = std::make_shared<TfmdDL>(ds, o), plain = std::make_shared<TfmdDL>(ds, o);
+  std::ostringstream a, b;
+  shown->show_batch({}, {.max_n = 8, .out = &a});
+  shown->show_batch({}, {.max_n = 8, .out = &b});
+  EXPECT_EQ(a.str(), b.str());  // the same sample every time
+  EXPECT_EQ(a.str().find("\n0 0 "), std::string::npos) << a.str();  // not the first items in order
+  auto order = [](TfmdDL& dl) {
+    dl.begin_epoch();
+    Batch bt;
+    std::vector<float> xs;
+    while (dl.next(bt)) for (int64_t i = 0; i < bt[0].size(0); ++i) xs.push_back(bt[0][i][0].item<float>());
+    return xs;
+  };
+  EXPECT_EQ(order(*shown), order(*plain));  // showing did not touch the epoch RNG
+}
+
 TEST(ShowBatch, TensorLoadersShowRawValues) {
   // Loaders without transforms (tensors, torch::data) show their raw tensors.
   auto x = at::arange(12, at::kFloat).reshape({6, 2});
