@@ -32,9 +32,10 @@ int main(int argc, char** argv) {
     dls.show_batch({.max_n = 9, .path = out + "/batch.png"});
     auto learn = vision_learner(dls, xresnet18, {.n_in = 1, .metrics = {accuracy}, .path = out});
     learn.fit_one_cycle(epochs, lr);
+    show_results(learn, {.path = out + "/results.png"});
     auto interp = ClassificationInterpretation::from_learner(learn);
     interp.plot_confusion_matrix(out + "/confusion.png");
-    std::cout << interp.classification_report() << "batch -> " << out << "/batch.png, confusion matrix -> " << out
+    std::cout << interp.classification_report() << "batch -> " << out << "/batch.png, results -> " << out << "/results.png, confusion matrix -> " << out
               << "/confusion.png\n";
   } catch (const Error& e) {
     std::cerr << e.what() << "\n";

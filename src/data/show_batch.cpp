@@ -121,6 +121,8 @@ void show_samples(const std::vector<Tuple>& samples, const ShowBatchOptions& o) 
 
 }  // namespace show_batch_detail
 
+std::string show_text(const Item& x) { return show_batch_detail::truncated(show_batch_detail::text_of(x)); }
+
 void TfmdDL::show_batch(const Tuple& b, ShowBatchOptions o) {
   FA_CHECK(o.max_n > 0, "show_batch: max_n = ", o.max_n, " (expected > 0)");
   Tuple batch = b;

@@ -5,11 +5,14 @@
 #include "test_util.h"
 
 #include "fastai/data/tfmd_dl.h"
+#include "fastai/learner/interpret.h"
 #include "fastai/learner/metrics.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
+
+#include <sstream>
 
 namespace learner_tfmd_test {
 using namespace fastai;          // NOLINT(google-build-using-namespace)
@@ -50,6 +53,30 @@ TEST(DataLoaders, FromDatasetsTestDlAndLearnerInfersTheLoss) {
   if (learn.recorder) learn.recorder->logger = [](const LogRow&) {};
   learn.fit_one_cycle(8, 1e-2);  // 4 epochs ended at 0.875-0.92 (flaky at the 0.9 bar)
   EXPECT_GT(learn.validate()[1], 0.9);
+  // show_results as a table: the first 4 validation items (0, 5, 10, 15: labels c0 c1 c2 c3),
+  // their targets and the predictions (right for at least 3 of them after this fit).
+  std::ostringstream res;
+  show_results(learn, {.max_n = 4, .out = &res});
+  std::istringstream lines(res.str());
+  std::string header, rule, row;
+  std::getline(lines, header);
+  std::getline(lines, rule);
+  EXPECT_NE(header.find("target"), std::string::npos);
+  EXPECT_NE(header.find("prediction"), std::string::npos);
+  int n_rows = 0, right = 0;
+  while (std::getline(lines, row)) {
+    const std::string want = "c" + std::to_string(n_rows);
+    std::istringstream cells(row);  // the last two cells: target, prediction
+    std::vector<std::string> tok;
+    for (std::string c; cells >> c;) tok.push_back(c);
+    ASSERT_GE(tok.size(), 2u) << row;
+    const std::string target = tok[tok.size() - 2], pred = tok.back();
+    EXPECT_EQ(target, want) << row;
+    right += pred == target;
+    ++n_rows;
+  }
+  EXPECT_EQ(n_rows, 4);
+  EXPECT_GE(right, 3);
   // test_dl: validation transforms on new raw items, inputs only.
   auto tdl = dls.test_dl({Item(int64_t{1}), Item(int64_t{2}), Item(int64_t{3})});
   auto tb = all_batches(*tdl);

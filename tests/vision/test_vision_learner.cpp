@@ -2,6 +2,7 @@
 #include "test_util.h"
 
 #include "fastai/core/random.h"
+#include "fastai/learner/interpret.h"
 #include "fastai/learner/losses.h"
 #include "fastai/learner/metrics.h"
 #include "fastai/vision/factories.h"
@@ -9,6 +10,7 @@
 #include "fastai/vision/learner.h"
 
 #include <ATen/ATen.h>
+#include <fstream>
 #include <gtest/gtest.h>
 #include <torch/nn/modules/batchnorm.h>
 
@@ -114,6 +116,14 @@ TEST(VisionLearner, FitsAnImageFolder) {
   auto res = l.validate();
   ASSERT_EQ(res.size(), 2u);
   EXPECT_GT(res[1], 0.75) << "accuracy " << res[1] << " (chance 1/3)";
+  // show_results: the first validation batch as a grid titled target / prediction.
+  fastai::show_results(l, {.max_n = 6, .path = (tmp.p / "results.png").string()});
+  std::ifstream png(tmp.p / "results.png", std::ios::binary);
+  std::string magic(4, '\0');
+  png.read(magic.data(), 4);
+  EXPECT_EQ(magic, "\x89PNG");
+  using fastai::testing::expect_error;
+  expect_error([&] { fastai::show_results(l, {.max_n = 6}); }, {"show_results", "path"});
 }
 
 }  // namespace vision_learner_test

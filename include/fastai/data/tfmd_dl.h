@@ -194,6 +194,10 @@ class TfmdDL : public DataLoader {
   std::unique_ptr<Engine> engine_;
 };
 
+/// An element of a decoded sample as show_batch writes it: a label, labels joined by ";", a
+/// small tensor's values, or a description (type and shape) of a large one.
+std::string show_text(const Item& x);
+
 /// Stacks each position of the samples into one batch tensor (fastai fa_collate): tensors and
 /// semantic tensors are stacked (the type of the first sample's element is kept), numbers
 /// (double, float, int64_t, int, bool) become a tensor, nested tuples are collated recursively.

@@ -6,6 +6,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,5 +63,19 @@ class ClassificationInterpretation {
   at::Tensor preds_, targs_, decoded_, losses_;
   std::vector<std::string> vocab_;
 };
+
+struct ShowResultsOptions {
+  int ds_idx = 1;                 ///< 0 train, 1 valid
+  int max_n = 9;
+  std::string path = "";          ///< image inputs: the PNG / SVG grid is written here
+  int ncols = 0;
+  std::ostream* out = nullptr;    ///< other inputs: the text table (nullptr: std::cout)
+};
+
+/// The first batch of a loader with its targets and the model's decoded predictions (fastai
+/// learn.show_results): image grids titled "target\nprediction", green when right and red when
+/// wrong; otherwise a table with "target" and "prediction" columns. Needs a TfmdDL (DataBlock /
+/// Datasets); Error naming the loader otherwise.
+void show_results(Learner& learn, ShowResultsOptions o = {});
 
 }  // namespace fastai
