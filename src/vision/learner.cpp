@@ -38,11 +38,7 @@ Learner make_learner(const DataLoaders& dls, torch::nn::Sequential body, const M
                            .y_range = o.y_range});
   if (o.init) apply_init(*head, kaiming_normal_init);
   VisionModel model(std::move(body), std::move(head));
-  LearnerOptions lo{.loss_func = o.loss_func, .opt_func = o.opt_func, .lr = o.lr,
-                    .splitter = vision_splitter(meta.split_at), .cbs = o.cbs, .metrics = o.metrics,
-                    .path = o.path, .model_dir = o.model_dir, .wd = o.wd, .wd_bn_bias = o.wd_bn_bias,
-                    .train_bn = o.train_bn, .moms = o.moms, .default_cbs = o.default_cbs};
-  return Learner(dls, Model(model), std::move(lo));
+  return Learner(dls, Model(model), learner_options_of(o, vision_splitter(meta.split_at)));
 }
 
 void check_options(const VisionLearnerOptions& o) {

@@ -116,6 +116,18 @@ struct LearnerOptions {
   bool default_cbs = true;                 ///< TrainEval, Recorder, Progress
 };
 
+/// The LearnerOptions part of an application's learner options struct (tabular_learner,
+/// collab_learner, vision_learner), whose Learner fields have the same names; the splitter is
+/// the application's own. (Designated initializers cannot reach base-class fields, so the
+/// application structs repeat the fields instead of deriving from LearnerOptions.)
+template <class O>
+LearnerOptions learner_options_of(const O& o, ParamSplitter splitter = {}) {
+  return LearnerOptions{.loss_func = o.loss_func, .opt_func = o.opt_func, .lr = o.lr, .splitter = std::move(splitter),
+                        .cbs = o.cbs, .metrics = o.metrics, .path = o.path, .model_dir = o.model_dir, .wd = o.wd,
+                        .wd_bn_bias = o.wd_bn_bias, .train_bn = o.train_bn, .moms = o.moms,
+                        .default_cbs = o.default_cbs};
+}
+
 struct FitOptions {
   std::optional<double> wd = std::nullopt;
   std::vector<CallbackRef> cbs = {};       ///< added for this fit only

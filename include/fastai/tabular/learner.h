@@ -48,15 +48,6 @@ TabularModelOptions model_options_of(const O& o) {
                              .bn_final = o.bn_final, .bn_cont = o.bn_cont, .lin_first = o.lin_first};
 }
 
-/// The LearnerOptions part of an application's learner options struct (same field names).
-template <class O>
-LearnerOptions learner_options_of(const O& o) {
-  return LearnerOptions{.loss_func = o.loss_func, .opt_func = o.opt_func, .lr = o.lr, .cbs = o.cbs,
-                        .metrics = o.metrics, .path = o.path, .model_dir = o.model_dir, .wd = o.wd,
-                        .wd_bn_bias = o.wd_bn_bias, .train_bn = o.train_bn, .moms = o.moms,
-                        .default_cbs = o.default_cbs};
-}
-
 /// predict()'s answer for one raw row (fastai: full decoded row, decoded prediction, probabilities).
 struct TabularPrediction {
   Table row;              ///< the row as the model saw it, decoded, with the prediction as the target column
