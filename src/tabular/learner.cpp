@@ -30,8 +30,7 @@ std::vector<EmbSz> get_emb_sz(const TabularPandas& to, const std::map<std::strin
 TabularLearner::TabularLearner(const TabularDataLoaders& d, Model m, LearnerOptions o, nlohmann::json model_spec)
     : Learner(d, std::move(m), std::move(o)), to_(d.to_ptr()), spec_(std::move(model_spec)), with_cont_(d.with_cont()) {}
 
-std::shared_ptr<DataLoader> TabularLearner::test_loader(const Table& rows) const {
-  TabularTensors t = to_->process(rows, false);
+std::shared_ptr<DataLoader> TabularLearner::test_loader(const TabularTensors& t) const {
   std::vector<at::Tensor> in{t.cats};
   if (with_cont_) in.push_back(t.conts);
   return std::make_shared<TabDataLoader>(
@@ -42,15 +41,13 @@ std::shared_ptr<DataLoader> TabularLearner::test_loader(const Table& rows) const
 }
 
 at::Tensor TabularLearner::predict_table(const Table& rows) {
-  return get_preds({.dl = test_loader(rows)}).preds;
+  return get_preds({.dl = test_loader(to_->process(rows, false))}).preds;
 }
 
 TabularPrediction TabularLearner::predict(const std::map<std::string, std::string>& row) {
   // One-row raw table: categorical cells as text (Categorify matches printed values), continuous
   // ones as text too (TabularPandas parses them, naming the column when one is not a number).
-  std::vector<std::string> needed;
-  const auto state = to_->state();
-  for (const auto& n : state.at("input_cats")) needed.push_back(n);
+  std::vector<std::string> needed = to_->input_cat_names();
   for (const auto& n : to_->cont_names()) needed.push_back(n);
   std::vector<Column> cols;
   for (const auto& n : needed) {
@@ -64,7 +61,7 @@ TabularPrediction TabularLearner::predict(const std::map<std::string, std::strin
   }
   Table raw(std::move(cols));
   TabularTensors t = to_->process(raw, false);
-  auto preds = get_preds({.dl = test_loader(raw), .with_decoded = true});
+  auto preds = get_preds({.dl = test_loader(t), .with_decoded = true});  // the row is processed once
   TabularPrediction p;
   p.probs = preds.preds[0];
   p.pred = preds.decoded.defined() ? preds.decoded[0] : p.probs;

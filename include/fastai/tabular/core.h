@@ -51,6 +51,8 @@ class TabularPandas {
   const Table& items() const { return items_; }
   const std::vector<std::string>& cat_names() const { return names_.cat_names; }  ///< incl. FillMissing's "_na"
   const std::vector<std::string>& cont_names() const { return names_.cont_names; }
+  /// The categorical columns raw rows must have (cat_names without FillMissing's "_na" columns).
+  const std::vector<std::string>& input_cat_names() const { return input_cats_; }
   const std::vector<std::string>& y_names() const { return y_names_; }
   const std::vector<int64_t>& train_idx() const { return train_; }
   const std::vector<int64_t>& valid_idx() const { return valid_; }

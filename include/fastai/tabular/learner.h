@@ -78,7 +78,7 @@ class TabularLearner : public Learner {
  private:
   std::shared_ptr<const TabularPandas> to_;
   nlohmann::json spec_;
-  std::shared_ptr<DataLoader> test_loader(const Table& rows) const;
+  std::shared_ptr<DataLoader> test_loader(const TabularTensors& inputs) const;
   bool with_cont_;
 };
 
