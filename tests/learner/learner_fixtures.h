@@ -13,16 +13,21 @@
 
 namespace fastai::testing {
 
-/// Two Gaussian blobs per class in 8-D, 4 classes: learnable in a few epochs.
+/// The class centres of blobs(): 3 * e_k in 8-D.
+inline at::Tensor blob_centers() { return torch::eye(4, 8) * 3.0; }
+
+/// n points of 4 classes in 8-D: class k is a unit Gaussian around 3 * e_k. Returns {x, y}.
+inline std::vector<at::Tensor> blob_tensors(int64_t n, uint64_t seed) {
+  torch::manual_seed(seed);
+  auto y = torch::randint(0, 4, {n}, torch::kLong);
+  auto x = blob_centers().index_select(0, y) + torch::randn({n, 8});
+  return {x, y};
+}
+
+/// Two Gaussian blobs per class in 8-D, 4 classes: learnable in a few epochs. The validation set is
+/// blob_tensors(n_valid, seed + 100).
 inline DataLoaders blobs(int64_t n_train = 512, int64_t n_valid = 128, int64_t bs = 32, uint64_t seed = 1) {
-  auto gen = [&](int64_t n, uint64_t s) {
-    torch::manual_seed(s);
-    auto y = torch::randint(0, 4, {n}, torch::kLong);
-    auto centers = torch::eye(4, 8) * 3.0;
-    auto x = centers.index_select(0, y) + torch::randn({n, 8});
-    return std::vector<at::Tensor>{x, y};
-  };
-  return DataLoaders::from_tensors(gen(n_train, seed), gen(n_valid, seed + 100),
+  return DataLoaders::from_tensors(blob_tensors(n_train, seed), blob_tensors(n_valid, seed + 100),
                                    {.bs = bs, .device = torch::Device(torch::kCPU), .seed = seed});
 }
 

@@ -258,11 +258,20 @@ TEST(LearnerLoop, TrainEvalBookkeeping) {
 }
 
 TEST(LearnerLoop, LearnsBlobs) {
-  auto l = quiet_learner(blobs(), Mlp(), {.metrics = {accuracy}});
+  auto dls = blobs();
+  torch::manual_seed(0);  // the model's init does not depend on argument evaluation order
+  auto l = quiet_learner(std::move(dls), Mlp(), {.metrics = {accuracy}});
+  // The Bayes classifier of these blobs (equal isotropic Gaussians) picks the nearest centre; its accuracy on
+  // this very validation set is the ceiling a learned model can be held to (about 0.95 in expectation, but
+  // 128 samples move it by +-2%, and float rounding differs between CPUs).
+  const auto valid = blob_tensors(128, 1 + 100);
+  const double bayes =
+      (torch::cdist(valid[0], blob_centers()).argmin(1) == valid[1]).to(torch::kDouble).mean().item<double>();
+  ASSERT_GT(bayes, 0.85);
   const double untrained = l->validate()[0];
-  l->fit_one_cycle(3, 1e-2);
+  l->fit_one_cycle(5, 1e-2);  // 3 epochs leave some model inits (1 in 30) 7% below Bayes; 5 epochs none below 3%
   ASSERT_EQ(l->final_record.size(), 3u);  // train_loss, valid_loss, accuracy
-  EXPECT_GT(l->final_record[2], 0.9);     // Bayes accuracy of these blobs is about 0.95
+  EXPECT_GT(l->final_record[2], bayes - 0.05) << "Bayes accuracy " << bayes;
   EXPECT_LT(l->final_record[1], 0.5);
   EXPECT_LT(l->final_record[1], untrained / 2);
   auto v = l->validate();
