@@ -6,6 +6,7 @@
 #include <torch/nn/module.h>
 #include <torch/utils.h>
 
+#include <cctype>
 #include <map>
 #include <set>
 #include <sstream>
@@ -30,6 +31,21 @@ std::map<std::string, at::Tensor> state_dict_map(const StateDict& sd) {
   std::map<std::string, at::Tensor> m;
   for (const auto& [k, v] : sd) m[k] = v;
   return m;
+}
+
+StateDict load_weights(const std::filesystem::path& file) {
+  std::string ext = file.extension().string();
+  for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return ext == ".safetensors" ? load_safetensors(file) : load_pth(file);
+}
+
+StateDict state_dict(const torch::nn::Module& m) {
+  StateDict sd;
+  for (const auto& kv : m.named_parameters(/*recurse=*/true))
+    if (kv.value().defined()) sd.emplace_back(kv.key(), kv.value().detach().cpu());
+  for (const auto& kv : m.named_buffers(/*recurse=*/true))
+    if (kv.value().defined()) sd.emplace_back(kv.key(), kv.value().detach().cpu());
+  return sd;
 }
 
 LoadStateDictResult load_state_dict(torch::nn::Module& m, const StateDict& sd, LoadStateDictOptions opts) {

@@ -2,6 +2,8 @@
 
 #include "fastai/core/error.h"
 #include "fastai/core/heatmap.h"
+#include "fastai/core/image_grid.h"
+#include "fastai/data/tfmd_dl.h"
 
 #include <ATen/ATen.h>
 
@@ -17,7 +19,9 @@ ClassificationInterpretation ClassificationInterpretation::from_learner(Learner&
   std::vector<std::string> vocab = o.vocab;
   if (vocab.empty() && dl->vocab()) vocab = *dl->vocab();
   if (vocab.empty() && learn.dls.train().vocab()) vocab = *learn.dls.train().vocab();
-  return ClassificationInterpretation(p.preds, p.targs, p.losses, std::move(vocab));
+  ClassificationInterpretation interp(p.preds, p.targs, p.losses, std::move(vocab));
+  interp.dl_ = dl;
+  return interp;
 }
 
 ClassificationInterpretation::ClassificationInterpretation(at::Tensor preds, at::Tensor targs, at::Tensor losses,
@@ -110,6 +114,42 @@ void ClassificationInterpretation::plot_confusion_matrix(const std::string& path
   plot_heatmap(path, m, vocab_, vocab_,
                {.title = o.title, .xlabel = "Predicted", .ylabel = "Actual", .cell_px = o.cell_px,
                 .decimals = o.normalize ? 2 : 0});
+}
+
+void ClassificationInterpretation::plot_top_losses(int64_t k, const std::string& path, TopLossesPlotOptions o) const {
+  FA_CHECK(k >= 1, "plot_top_losses: k = ", k, " (expected at least 1)");
+  FA_CHECK(losses_.defined(), "plot_top_losses: this interpretation has no per-item losses");
+  auto tdl = std::dynamic_pointer_cast<TfmdDL>(dl_);
+  FA_CHECK(tdl != nullptr, "plot_top_losses: the items are not known: build the interpretation with from_learner on "
+           "loaders from a DataBlock or Datasets");
+  auto [vals, idx] = top_losses(std::min<int64_t>(k, losses_.size(0)), o.largest);
+  std::vector<int64_t> order(idx.data_ptr<int64_t>(), idx.data_ptr<int64_t>() + idx.numel());
+  // A loader over just these items, in this order, with the validation transforms.
+  TfmdDLOptions lo = tdl->options();
+  lo.shuffle = false;
+  lo.drop_last = false;
+  lo.bs = static_cast<int64_t>(order.size());
+  lo.num_workers = 0;
+  lo.hooks.get_idxs = [order](const TfmdDL&) { return order; };
+  auto items = tdl->new_dl(lo);
+  auto samples = items->decode_batch(items->one_batch(), static_cast<int>(order.size()));
+  std::vector<GridCell> cells;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    FA_CHECK(!samples[i].empty() && samples[i][0].is<TensorImageBase>(), "plot_top_losses: the inputs are ",
+             samples[i].empty() ? std::string("missing") : samples[i][0].type_name(),
+             ", not images (use top_losses for the indices)");
+    const int64_t j = order[i];
+    const int64_t pred = decoded_[j].item<int64_t>(), actual = targs_[j].item<int64_t>();
+    char nums[64];
+    std::snprintf(nums, sizeof nums, " / %.2f / %.2f", vals[static_cast<int64_t>(i)].item<double>(),
+                  preds_[j][actual].item<double>());
+    std::string title = vocab_[static_cast<size_t>(pred)];
+    title += "/";
+    title += vocab_[static_cast<size_t>(actual)];
+    title += nums;
+    cells.push_back({tensor_of(samples[i][0]), title, pred == actual ? "#2ca02c" : "#d62728"});
+  }
+  save_image_grid(path, cells, {.ncols = o.ncols, .cell_px = o.cell_px, .title = "Prediction/Actual/Loss/Probability"});
 }
 
 }  // namespace fastai

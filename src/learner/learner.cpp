@@ -58,7 +58,7 @@ constexpr EventFn kEventFns[kNumEvents] = {
 Learner::Learner(DataLoaders dls_, Model model_, LearnerOptions o)
     : dls(std::move(dls_)), model(std::move(model_)), loss_func(std::move(o.loss_func)),
       opt_func(std::move(o.opt_func)), lr(o.lr), splitter(std::move(o.splitter)),
-      wd(o.wd), wd_bn_bias(o.wd_bn_bias), train_bn(o.train_bn), moms(std::move(o.moms)) {
+      wd(o.wd), wd_bn_bias(o.wd_bn_bias), train_bn(o.train_bn), moms(std::move(o.moms)), model_spec(std::move(o.model_spec)) {
   FA_CHECK(model.module != nullptr, "Learner: the model is empty (pass a LibTorch module)");
   FA_CHECK(static_cast<bool>(model.forward), "Learner: the model has no forward function");
   FA_CHECK(dls.n_loaders() >= 1, "Learner: the DataLoaders hold no loader (expected a train and a valid loader)");
@@ -87,6 +87,7 @@ Learner::Learner(DataLoaders dls_, Model model_, LearnerOptions o)
 }
 
 Learner::~Learner() = default;
+Learner::Learner(Learner&&) noexcept = default;
 
 // ---- callbacks ---------------------------------------------------------------------------
 

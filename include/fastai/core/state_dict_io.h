@@ -42,6 +42,15 @@ StateDict load_safetensors(const std::filesystem::path& file);
 /// Python's safetensors.torch.load_file reads them back. Tensors are made contiguous CPU copies.
 void save_safetensors(const StateDict& sd, const std::filesystem::path& file);
 
+/// A weights file by its format: safetensors (by its ".safetensors" extension) or a torch.save
+/// .pth (anything else); Errors as load_safetensors / load_pth.
+StateDict load_weights(const std::filesystem::path& file);
+
+/// The module's parameters and buffers by name (PyTorch's module.state_dict()), detached CPU
+/// tensors in named_parameters-then-named_buffers order: what save_safetensors writes for
+/// another program or Python to load.
+StateDict state_dict(const torch::nn::Module& m);
+
 /// The same entries as a map by name (a later duplicate name wins).
 std::map<std::string, at::Tensor> state_dict_map(const StateDict& sd);
 

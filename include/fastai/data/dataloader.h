@@ -165,6 +165,20 @@ class DataLoaders {
   std::optional<int64_t> c() const;
   /// The loss the training targets imply, if known.
   std::optional<LossHint> loss_hint() const { return train().loss_hint(); }
+  /// What predicting on new raw items needs, without the data (what learn.export keeps of the
+  /// loaders): the validation loader's dataset pipelines (one per Datasets element, or the
+  /// TfmdLists' one), n_inp, and its after_item / before_batch / after_batch pipelines, as JSON.
+  /// Errors: the valid loader is not a TfmdDL over Datasets / TfmdLists, or one of its transforms
+  /// cannot be rebuilt by name (not registered with make_transform), naming it.
+  nlohmann::json inference_state() const;
+  /// Loaders rebuilt from inference_state() (no items; train and valid are one empty loader) on
+  /// `device` (default: default_device()), ready for test_dl. Error naming what is malformed.
+  static DataLoaders from_inference_state(const nlohmann::json& s, std::optional<c10::Device> device = std::nullopt);
+  /// The semantic type name of a sample's target element ("TensorCategory", "TensorMask", ...;
+  /// "" when the samples have none): the validation set's first sample's (else the training
+  /// set's), computed once; loaders from from_inference_state keep the exported name.
+  const std::string& target_type() const;
+  void set_target_type(std::string t) { target_type_ = std::move(t); target_type_known_ = true; }
   /// show_batch of the training loader (fastai dls.show_batch).
   void show_batch(const ShowBatchOptions& o) const;
   /// one_batch of the training loader.
@@ -173,6 +187,8 @@ class DataLoaders {
  private:
   std::vector<std::shared_ptr<DataLoader>> loaders_;
   std::string path_ = ".";
+  mutable std::string target_type_;
+  mutable bool target_type_known_ = false;
 };
 
 }  // namespace fastai

@@ -27,6 +27,12 @@ struct ConfusionPlotOptions {
   int cell_px = 0;                          ///< 0: automatic
 };
 
+struct TopLossesPlotOptions {
+  bool largest = true;   ///< the largest losses (false: the smallest)
+  int ncols = 0;         ///< grid columns (0: automatic)
+  int cell_px = 160;
+};
+
 class ClassificationInterpretation {
  public:
   /// One validation pass (fastai Interpretation.from_learner): activated predictions, targets,
@@ -58,10 +64,18 @@ class ClassificationInterpretation {
   std::string classification_report(int digits = 2) const;
   /// The confusion matrix as a heat map (PNG or SVG), "Actual" rows, "Predicted" columns.
   void plot_confusion_matrix(const std::string& path, ConfusionPlotOptions o = {}) const;
+  /// The k items with the largest losses drawn as a grid (PNG or SVG) titled, as fastai's
+  /// plot_top_losses, "predicted/actual / loss / probability of the actual class"; needs the
+  /// interpretation of a TfmdDL with image inputs (from_learner). Errors: no loader, no losses,
+  /// inputs that are not images, k < 1.
+  void plot_top_losses(int64_t k, const std::string& path, TopLossesPlotOptions o = {}) const;
+  /// The loader the predictions came from (from_learner), or null.
+  const std::shared_ptr<DataLoader>& dl() const { return dl_; }
 
  private:
   at::Tensor preds_, targs_, decoded_, losses_;
   std::vector<std::string> vocab_;
+  std::shared_ptr<DataLoader> dl_;
 };
 
 struct ShowResultsOptions {

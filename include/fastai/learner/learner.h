@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace torch::nn {
 class Module;
 }
@@ -114,6 +116,9 @@ struct LearnerOptions {
   bool train_bn = true;                    ///< norm parameters stay trainable when frozen
   std::vector<double> moms = {0.95, 0.85, 0.95};
   bool default_cbs = true;                 ///< TrainEval, Recorder, Progress
+  /// How to rebuild the model ({"kind": ..., constructor arguments}), for export_to / load_learner:
+  /// set by the application learners (vision_learner, ...); see register_model_builder.
+  nlohmann::json model_spec = nullptr;
 };
 
 /// The LearnerOptions part of an application's learner options struct (tabular_learner,
@@ -196,13 +201,21 @@ struct Preds {
 struct Prediction {
   at::Tensor decoded, probs, raw;
 };
+/// predict() on a raw item (fastai's (decoded, pred, probs)): `auto [label, pred, probs] = learn.predict(x);`
+struct ItemPrediction {
+  std::string label;  ///< the decoded prediction as show_batch writes it ("cat", "cat;dog", numbers...)
+  at::Tensor pred;    ///< the decoded prediction tensor (class index, multi-hot, values, mask)
+  at::Tensor probs;   ///< the activated output (class probabilities, ...), CPU, no batch dimension
+};
 
 class Learner {
  public:
   Learner(DataLoaders dls, Model model, LearnerOptions o = {});
-  ~Learner();
+  virtual ~Learner();
   Learner(const Learner&) = delete;
   Learner& operator=(const Learner&) = delete;
+  /// Moves a learner that is not fitting (callbacks get the learner as an argument, never keep it).
+  Learner(Learner&&) noexcept;
 
   // ---- training -------------------------------------------------------------------------
   void fit(int n_epoch, Lr lr = {}, FitOptions o = {});
@@ -218,6 +231,10 @@ class Learner {
   Preds get_preds(GetPredsOptions o = {});
   /// One item (no batch dimension) through the model in eval mode.
   Prediction predict(const at::Tensor& item);
+  /// A raw item (a file path, a row, a TensorImage...) through the validation-time pipelines
+  /// (test_dl), the model, and back through the target's decodes (fastai learn.predict).
+  /// Errors: loaders without transforms (tensors), a bad item (named by the pipeline's error).
+  ItemPrediction predict(const Item& raw);
 
   // ---- parameters, persistence -----------------------------------------------------------
   void create_opt();
@@ -228,6 +245,11 @@ class Learner {
   std::filesystem::path save(const std::string& name, bool with_opt = true);
   /// Reads what save() wrote; Error naming the file and entry when it does not match the model.
   void load(const std::string& name, std::optional<bool> with_opt = std::nullopt, bool strict = true);
+  /// Writes what predicting needs to one file, atomically (fastai learn.export): the model spec,
+  /// its weights, the loss and the validation-time pipelines (dls.inference_state()); a relative
+  /// `file` is under path. load_learner reads it in a program without the data or training code.
+  /// Errors: no model_spec (a model not built by an application learner), untransformed loaders.
+  virtual std::filesystem::path export_to(const std::filesystem::path& file = "export.fai");
 
   // ---- callbacks -------------------------------------------------------------------------
   void add_cb(CallbackRef cb);
@@ -264,6 +286,7 @@ class Learner {
   std::vector<double> moms;
   std::shared_ptr<Recorder> recorder;          ///< the default Recorder (null if default_cbs false)
   std::shared_ptr<ProgressCallback> progress;  ///< the default progress callback (null if none)
+  nlohmann::json model_spec;                   ///< how to rebuild the model (LearnerOptions::model_spec)
 
   // ---- loop state (read and replace from callbacks) --------------------------------------
   DataLoader* dl = nullptr;   ///< the loader of the current pass
@@ -296,6 +319,20 @@ class Learner {
   std::array<std::vector<Callback*>, kNumEvents> by_event_;
   bool sorted_ = false;
 };
+
+/// Rebuilds a model from its spec (the JSON an application learner records; see LearnerOptions::model_spec).
+using ModelBuilder = std::function<Model(const nlohmann::json& spec)>;
+/// Makes load_learner able to rebuild models whose spec has {"kind": kind}. The applications
+/// register theirs (vision: "VisionModel"); registering a kind again replaces its builder.
+void register_model_builder(const std::string& kind, ModelBuilder f);
+/// The model a spec describes, with fresh weights. Error naming an unregistered kind (and the known ones).
+Model build_model(const nlohmann::json& spec);
+
+/// Reads what Learner::export_to wrote (fastai load_learner) into a Learner ready for predict /
+/// get_preds on test_dl(...) on `device` (default: CPU). Errors name the file: missing, not an
+/// export, a model kind no linked application registered, weights that do not fit the model.
+/// (Tabular exports are read by load_tabular_learner.)
+Learner load_learner(const std::filesystem::path& file, std::optional<c10::Device> device = std::nullopt);
 
 /// fastai's TrainEvalCallback (order -10): pct_train / train_iter bookkeeping, train/eval mode.
 class TrainEvalCallback : public Callback {

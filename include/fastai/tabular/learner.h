@@ -72,7 +72,7 @@ class TabularLearner : public Learner {
   /// Writes the model's weights, the procs' state, the column roles, the target vocab and the
   /// model spec to one file (fastai learn.export), atomically; a relative `file` is under
   /// learn.path. load_tabular_learner reads it back without the training data or code.
-  std::filesystem::path export_to(const std::filesystem::path& file = "export.fai");
+  std::filesystem::path export_to(const std::filesystem::path& file = "export.fai") override;
   const nlohmann::json& model_spec() const { return spec_; }
 
  private:

@@ -42,12 +42,22 @@ class VisionModelImpl : public torch::nn::Module {
 TORCH_MODULE(VisionModel);
 
 /// vision_learner options: the model's (fastai's names and defaults) then the Learner's.
-/// `pretrained` must stay false: no weights can be downloaded here (load them into learn.model
-/// yourself); so, unlike fastai with pretrained=True, no ImageNet Normalize is added to the
-/// loaders and the learner is not frozen.
+/// `pretrained` loads the architecture's weights from the file `weights` (nothing can be
+/// downloaded here, so pretrained=true without weights is an Error), then, as fastai does, adds
+/// Normalize.from_stats(imagenet_stats) to the loaders' batch transforms (when `normalize` and
+/// they have no Normalize yet) and freezes the learner (only the head and BatchNorms train).
 struct VisionLearnerOptions {
   std::optional<int64_t> n_out = std::nullopt;   ///< default: dls.c()
   bool pretrained = false;
+  /// The pretrained weights: a torch.save .pth or a .safetensors file holding the architecture's
+  /// state dict (torchvision's names for resnet, fastai's for xresnet: what Python's
+  /// `torch.save(model.state_dict(), f)` writes), or a vision model's own ("0.*" body, "1.*"
+  /// head: what `save_safetensors(state_dict(*learn.model.module), f)` writes, for transfer
+  /// learning from a model trained here). Only the body is loaded; every body weight must be there.
+  /// With n_in != 3 the first conv's weights are adapted as fastai does (summed for 1 channel,
+  /// else channels repeated and scaled by 3/n_in).
+  std::string weights = "";
+  bool normalize = true;                         ///< add imagenet_stats Normalize when pretrained
   std::optional<int64_t> cut = std::nullopt;     ///< default: the arch's meta
   int64_t n_in = 3;                              ///< input channels (first conv rebuilt when != 3)
   std::vector<int64_t> lin_ftrs = {512};
@@ -82,9 +92,22 @@ torch::nn::Sequential create_body(ResNet arch, std::optional<int64_t> cut = std:
 torch::nn::Sequential create_body(XResNet arch, std::optional<int64_t> cut = std::nullopt, int64_t n_in = 3);
 
 /// fastai vision_learner(dls, arch, ...): `arch` is resnet18/34/50/101/152 or xresnet18/34/50/...
-/// Errors: no n_out and none in the data; pretrained=true; n_in < 1.
+/// The learner's model_spec records the arch by name, so export_to / load_learner work for these
+/// (an arch function of your own trains, but cannot be exported).
+/// Errors: no n_out and none in the data; pretrained without weights; a weights file that lacks a
+/// body weight or has one of another shape (named); n_in < 1.
 Learner vision_learner(const DataLoaders& dls, ResNet (*arch)(int64_t), VisionLearnerOptions o = {});
 Learner vision_learner(const DataLoaders& dls, XResNet (*arch)(XResNetOptions), VisionLearnerOptions o = {});
+/// Loads `weights` (see VisionLearnerOptions::weights) into a body made by create_body for
+/// `arch_name` ("resnet34", "xresnet18", ...): names mapped, the first conv adapted to the body's
+/// input channels. Error naming the file and the first missing or mismatched weight.
+void load_body_weights(torch::nn::Sequential& body, const std::string& arch_name, const std::string& weights);
+
+/// Registers the "VisionModel" model builder used by load_learner (done by any program that
+/// includes this header).
+void register_vision_models();
+inline const bool vision_models_registered = (register_vision_models(), true);
+
 /// fastai's older name.
 inline Learner cnn_learner(const DataLoaders& dls, ResNet (*arch)(int64_t), VisionLearnerOptions o = {}) {
   return vision_learner(dls, arch, std::move(o));
