@@ -3,6 +3,7 @@
 #include "fastai/all.h"
 #include "fastai/vision/augment.h"
 #include "fastai/vision/batch_augment.h"
+#include "fastai/vision/bbox.h"
 #include "fastai/vision/data.h"
 #include "fastai/vision/factories.h"
 #include "fastai/vision/image.h"

@@ -10,6 +10,7 @@
 #include <cairo.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <cstdint>
@@ -46,12 +47,12 @@ int hex_digit(char c) {
   return -1;
 }
 
-Rgb parse_color(const std::string& c, const std::string& path, size_t cell) {
+Rgb parse_color(const std::string& c, const std::string& path, size_t cell, const char* what = "title_color") {
   if (c.empty()) return {};
   const bool long_form = c.size() == 7, short_form = c.size() == 4;
   bool ok = (long_form || short_form) && c[0] == '#';
   for (size_t i = 1; ok && i < c.size(); ++i) ok = hex_digit(c[i]) >= 0;
-  FA_CHECK(ok, "save_image_grid ", path, ": cell ", cell, " has title_color ", quote_value(c),
+  FA_CHECK(ok, "save_image_grid ", path, ": cell ", cell, " has ", what, " ", quote_value(c),
            " (expected \"#rrggbb\" or \"#rgb\")");
   if (short_form) return {hex_digit(c[1]) / 15., hex_digit(c[2]) / 15., hex_digit(c[3]) / 15.};
   auto byte = [&](size_t i) { return (hex_digit(c[i]) * 16 + hex_digit(c[i + 1])) / 255.; };
@@ -133,6 +134,158 @@ std::string fit_text(cairo_t* cr, std::string s, double max_w) {
   return "...";
 }
 
+// A cell's overlays, checked and converted for drawing.
+struct Overlay {
+  at::Tensor mask;                 // int64 [H,W] on the CPU, or undefined
+  double mask_alpha = 0.5;
+  at::Tensor boxes;                // float [n,4] on the CPU, or undefined
+  std::vector<std::string> labels;  // n or empty
+  std::vector<Rgb> box_colors;     // n
+  at::Tensor points;               // float [n,2] on the CPU, or undefined
+  Rgb point_color;
+};
+
+Overlay prepare_overlay(const GridCell& c, const std::string& path, size_t cell) {
+  Overlay ov;
+  if (c.mask.defined()) {
+    const at::Tensor& m = c.mask;
+    FA_CHECK(m.dim() == 2 && !at::isFloatingType(m.scalar_type()) && !m.is_complex() && m.numel() > 0,
+             "save_image_grid ", path, ": cell ", cell, " has a mask of shape ", shape_text(m),
+             " (expected integer class indices [H,W])");
+    FA_CHECK(c.mask_alpha >= 0 && c.mask_alpha <= 1, "save_image_grid ", path, ": cell ", cell, " has mask_alpha ",
+             c.mask_alpha, " (expected 0..1)");
+    ov.mask = m.detach().cpu().to(at::kLong).contiguous();
+    ov.mask_alpha = c.mask_alpha;
+  }
+  if (c.boxes.defined()) {
+    const at::Tensor& b = c.boxes;
+    FA_CHECK(b.dim() == 2 && b.size(1) == 4 && !b.is_complex() && b.scalar_type() != at::kBool, "save_image_grid ",
+             path, ": cell ", cell, " has boxes of shape ", shape_text(b), " (expected [n,4] x0, y0, x1, y1)");
+    const auto n = static_cast<size_t>(b.size(0));
+    FA_CHECK(c.box_labels.empty() || c.box_labels.size() == n, "save_image_grid ", path, ": cell ", cell, " has ", n,
+             " boxes but ", c.box_labels.size(), " box_labels (expected 0 or ", n, ")");
+    FA_CHECK(c.box_colors.empty() || c.box_colors.size() == n, "save_image_grid ", path, ": cell ", cell, " has ", n,
+             " boxes but ", c.box_colors.size(), " box_colors (expected 0 or ", n, ")");
+    ov.boxes = b.detach().cpu().to(at::kFloat).contiguous();
+    ov.labels = c.box_labels;
+    for (size_t i = 0; i < n; ++i)
+      ov.box_colors.push_back(
+          parse_color(c.box_colors.empty() ? overlay_color(static_cast<int64_t>(i)) : c.box_colors[i], path, cell, "box_colors"));
+  }
+  if (c.points.defined()) {
+    const at::Tensor& p = c.points;
+    FA_CHECK(p.dim() == 2 && p.size(1) == 2 && !p.is_complex() && p.scalar_type() != at::kBool, "save_image_grid ",
+             path, ": cell ", cell, " has points of shape ", shape_text(p), " (expected [n,2] x, y)");
+    ov.points = p.detach().cpu().to(at::kFloat).contiguous();
+    ov.point_color = parse_color(c.point_color.empty() ? std::string("#ff0000") : c.point_color, path, cell, "point_color");
+  }
+  return ov;
+}
+
+// Tints the image rectangle (ix, iy, dw x dh) with the mask's classes (0 transparent).
+void draw_mask(cairo_t* cr, const Overlay& ov, double ix, double iy, double dw, double dh) {
+  const int mh = static_cast<int>(ov.mask.size(0)), mw = static_cast<int>(ov.mask.size(1));
+  SurfacePtr s(cairo_image_surface_create(CAIRO_FORMAT_ARGB32, mw, mh));
+  if (cairo_surface_status(s.get()) != CAIRO_STATUS_SUCCESS) return;
+  cairo_surface_flush(s.get());
+  unsigned char* data = cairo_image_surface_get_data(s.get());
+  const int stride = cairo_image_surface_get_stride(s.get());
+  const int64_t* m = ov.mask.data_ptr<int64_t>();
+  const double a = ov.mask_alpha;
+  std::vector<uint32_t> lut;  // premultiplied ARGB per class, built lazily
+  auto colour = [&](int64_t k) -> uint32_t {
+    if (k <= 0) return 0u;
+    const Rgb c = parse_color(overlay_color(k), "", 0);
+    auto ch = [&](double v) { return static_cast<uint32_t>(std::lround(v * a * 255.0)); };
+    return (static_cast<uint32_t>(std::lround(a * 255.0)) << 24) | (ch(c.r) << 16) | (ch(c.g) << 8) | ch(c.b);
+  };
+  for (int y = 0; y < mh; ++y) {
+    auto* row = reinterpret_cast<uint32_t*>(data + static_cast<ptrdiff_t>(y) * stride);
+    for (int x = 0; x < mw; ++x) {
+      const int64_t k = m[static_cast<ptrdiff_t>(y) * mw + x];
+      if (k > 0 && static_cast<size_t>(k) < 4096) {
+        if (lut.size() <= static_cast<size_t>(k)) lut.resize(static_cast<size_t>(k) + 1, 0xffffffffu);
+        if (lut[static_cast<size_t>(k)] == 0xffffffffu) lut[static_cast<size_t>(k)] = colour(k);
+        row[x] = lut[static_cast<size_t>(k)];
+      } else {
+        row[x] = k > 0 ? colour(k) : 0u;
+      }
+    }
+  }
+  cairo_surface_mark_dirty(s.get());
+  cairo_save(cr);
+  cairo_translate(cr, ix, iy);
+  cairo_scale(cr, dw / mw, dh / mh);
+  cairo_set_source_surface(cr, s.get(), 0, 0);
+  cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
+  cairo_rectangle(cr, 0, 0, mw, mh);
+  cairo_fill(cr);
+  cairo_restore(cr);
+}
+
+// Boxes and their label tags, then points, over the image drawn at (ix, iy) with `scale`.
+void draw_shapes(cairo_t* cr, const Overlay& ov, double ix, double iy, double scale, double dw, double dh, double font) {
+  cairo_save(cr);
+  cairo_rectangle(cr, ix, iy, dw, dh);  // overlays stay on their image
+  cairo_clip(cr);
+  if (ov.boxes.defined()) {
+    const float* b = ov.boxes.data_ptr<float>();
+    const int64_t n = ov.boxes.size(0);
+    // Corners on whole pixels: the 2 px colour line then covers two full pixel rows / columns.
+    auto px = [&](float v, double o, double lim) { return std::clamp(std::round(o + v * scale), o, o + lim); };
+    std::vector<std::array<double, 4>> r;
+    for (int64_t i = 0; i < n; ++i)
+      r.push_back({px(b[i * 4], ix, dw), px(b[i * 4 + 1], iy, dh), px(b[i * 4 + 2], ix, dw), px(b[i * 4 + 3], iy, dh)});
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_MITER);
+    for (int pass = 0; pass < 2; ++pass)
+      for (int64_t i = 0; i < n; ++i) {
+        const auto& q = r[static_cast<size_t>(i)];
+        cairo_rectangle(cr, q[0], q[1], q[2] - q[0], q[3] - q[1]);
+        const Rgb& c = ov.box_colors[static_cast<size_t>(i)];
+        if (pass == 0) cairo_set_source_rgb(cr, 0, 0, 0);
+        else cairo_set_source_rgb(cr, c.r, c.g, c.b);
+        cairo_set_line_width(cr, pass == 0 ? 4.0 : 2.0);
+        cairo_stroke(cr);
+      }
+    cairo_set_font_size(cr, font);
+    cairo_font_extents_t fe;
+    cairo_font_extents(cr, &fe);
+    for (int64_t i = 0; i < n; ++i) {
+      if (ov.labels.empty() || ov.labels[static_cast<size_t>(i)].empty()) continue;
+      const auto& q = r[static_cast<size_t>(i)];
+      const Rgb& c = ov.box_colors[static_cast<size_t>(i)];
+      const std::string t = fit_text(cr, ov.labels[static_cast<size_t>(i)], std::max(dw - 2.0, 8.0));
+      const double tw = text_width(cr, t) + 4, th = std::ceil(fe.ascent + fe.descent) + 1;
+      // The tag sits on the box's top edge, outside (so it hides none of the object), or inside
+      // the top-left corner when there is no room above; moved left to stay on the image.
+      const double tx = std::max(ix, std::min(q[0] - 1, ix + dw - tw));
+      const double ty = q[1] - 1 - th >= iy ? q[1] - 1 - th : std::min(q[1] + 1, iy + dh - th);
+      cairo_rectangle(cr, tx, ty, tw, th);
+      cairo_set_source_rgb(cr, c.r, c.g, c.b);
+      cairo_fill(cr);
+      const double lum = 0.299 * c.r + 0.587 * c.g + 0.114 * c.b;
+      if (lum > 0.55) cairo_set_source_rgb(cr, 0, 0, 0);
+      else cairo_set_source_rgb(cr, 1, 1, 1);
+      cairo_move_to(cr, tx + 2, ty + fe.ascent + 0.5);
+      cairo_show_text(cr, t.c_str());
+    }
+  }
+  if (ov.points.defined()) {
+    const float* p = ov.points.data_ptr<float>();
+    const double rad = std::max(2.0, std::min(dw, dh) / 40.0);
+    for (int64_t i = 0; i < ov.points.size(0); ++i) {
+      cairo_new_path(cr);
+      cairo_arc(cr, ix + p[i * 2] * scale, iy + p[i * 2 + 1] * scale, rad, 0, 2 * std::acos(-1.0));
+      cairo_set_source_rgb(cr, ov.point_color.r, ov.point_color.g, ov.point_color.b);
+      cairo_fill_preserve(cr);
+      cairo_set_source_rgb(cr, 0, 0, 0);
+      cairo_set_line_width(cr, 1.0);
+      cairo_stroke(cr);
+    }
+  }
+  cairo_restore(cr);
+}
+
 struct Layout {
   int ncols = 1, nrows = 1, cell = 128, pad = 8;
   double font = 12, line_h = 16, band = 0, fig_font = 16, top = 0;
@@ -166,7 +319,8 @@ void draw_centered(cairo_t* cr, const std::string& s, double cx, double baseline
 }
 
 void render(cairo_t* cr, const Layout& L, const std::vector<at::Tensor>& imgs,
-            const std::vector<std::vector<std::string>>& titles, const std::vector<Rgb>& colors, const GridOptions& o) {
+            const std::vector<std::vector<std::string>>& titles, const std::vector<Rgb>& colors,
+            const std::vector<Overlay>& overlays, const GridOptions& o) {
   cairo_set_source_rgb(cr, 1, 1, 1);
   cairo_paint(cr);
   cairo_select_font_face(cr, kFont, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
@@ -202,6 +356,10 @@ void render(cairo_t* cr, const Layout& L, const std::vector<at::Tensor>& imgs,
     cairo_rectangle(cr, 0, 0, w, h);
     cairo_fill(cr);
     cairo_restore(cr);
+    const Overlay& ov = overlays[i];
+    if (ov.mask.defined()) draw_mask(cr, ov, ix, iy, dw, dh);
+    if (ov.boxes.defined() || ov.points.defined()) draw_shapes(cr, ov, ix, iy, scale, dw, dh, std::max(8.0, L.font * 0.75));
+    cairo_set_font_size(cr, L.font);
   }
 }
 
@@ -215,6 +373,14 @@ size_t columns(const std::string& s) {
 
 }  // namespace image_grid_detail
 
+std::string overlay_color(int64_t k) {
+  // matplotlib's tab10.
+  static const char* const kTab10[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                       "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+  const int64_t i = ((k % 10) + 10) % 10;
+  return kTab10[i];
+}
+
 void save_image_grid(const std::string& path, const std::vector<GridCell>& cells, const GridOptions& o) {
   namespace ig = image_grid_detail;
   cairo_file::check_ext(path, "save_image_grid");
@@ -225,8 +391,10 @@ void save_image_grid(const std::string& path, const std::vector<GridCell>& cells
   std::vector<at::Tensor> imgs;
   std::vector<std::vector<std::string>> titles;
   std::vector<ig::Rgb> colors;
+  std::vector<ig::Overlay> overlays;
   for (size_t i = 0; i < cells.size(); ++i) {
     imgs.push_back(ig::to_hwc_u8(cells[i].image, path, i));
+    overlays.push_back(ig::prepare_overlay(cells[i], path, i));
     titles.push_back(ig::split_lines(cells[i].title));
     colors.push_back(ig::parse_color(cells[i].title_color, path, i));
   }
@@ -235,7 +403,7 @@ void save_image_grid(const std::string& path, const std::vector<GridCell>& cells
            L.height, " pixels (at most 32767 each); use a smaller cell_px or fewer cells");
 
   cairo_file::write(path, L.width, L.height, "save_image_grid",
-                    [&](cairo_t* cr) { ig::render(cr, L, imgs, titles, colors, o); });
+                    [&](cairo_t* cr) { ig::render(cr, L, imgs, titles, colors, overlays, o); });
 }
 
 void save_text_table(std::ostream& os, const std::vector<std::string>& header,

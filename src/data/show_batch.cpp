@@ -1,5 +1,6 @@
 // show_batch (fastai TfmdDL.show_batch / DataLoaders.show_batch): decoded samples drawn as a
-// grid of titled images, or printed as a text table when the inputs are not images.
+// grid of titled images (masks, boxes and points drawn over them), or printed as a text table
+// when the inputs are not images.
 #include "fastai/core/error.h"
 #include "fastai/core/image_grid.h"
 #include "fastai/core/types.h"
@@ -80,19 +81,83 @@ std::string truncated(std::string s) {
   return s;
 }
 
-// Draws samples whose first element is an image: the other elements (masks and other images
-// aside) make each image's title, one line each.
-void image_grid(const std::vector<Tuple>& samples, const ShowBatchOptions& o) {
+// The colour of a box label: its index in the vocab (as masks colour class k), else its rank
+// among the batch's other labels (after the vocab's size, so the two never clash).
+std::string label_color(const std::string& l, const std::vector<std::string>* vocab,
+                        const std::vector<std::string>& seen) {
+  if (vocab) {
+    auto it = std::find(vocab->begin(), vocab->end(), l);
+    if (it != vocab->end()) return overlay_color(it - vocab->begin());
+  }
+  auto it = std::lower_bound(seen.begin(), seen.end(), l);
+  const int64_t base = vocab ? static_cast<int64_t>(vocab->size()) : 1;
+  return overlay_color(base + (it - seen.begin()));
+}
+
+// Boxes [n,4] and their labels into a cell; boxes labelled '#na#' (background) are not drawn.
+void add_boxes(GridCell& c, const at::Tensor& boxes, const std::vector<std::string>* labels,
+               const std::vector<std::string>* vocab, const std::vector<std::string>& seen) {
+  at::Tensor b = boxes.detach().cpu().reshape({-1, 4});
+  if (!labels) {
+    c.boxes = b;
+    return;
+  }
+  std::vector<int64_t> keep;
+  for (size_t i = 0; i < labels->size(); ++i)
+    if ((*labels)[i] != "#na#") keep.push_back(static_cast<int64_t>(i));
+  c.boxes = b.index_select(0, at::tensor(keep, at::kLong));
+  for (int64_t i : keep) {
+    c.box_labels.push_back((*labels)[static_cast<size_t>(i)]);
+    c.box_colors.push_back(label_color(c.box_labels.back(), vocab, seen));
+  }
+}
+
+// Draws samples whose first element is an image: masks, boxes (with the labels that follow
+// them) and points are drawn over it; the other elements (second images aside) make its
+// title, one line each.
+void image_grid(const std::vector<Tuple>& samples, const ShowBatchOptions& o, const std::vector<std::string>* vocab) {
   FA_CHECK(!o.path.empty(), "show_batch: the inputs are images (", samples[0][0].type_name(),
            "), which are drawn to a file: set ShowBatchOptions::path (e.g. {.path = \"batch.png\"}, .png or .svg)");
+  // Box labels not in the vocab get colours by their sorted order over the whole batch.
+  std::vector<std::string> seen;
+  for (const auto& s : samples)
+    for (const auto& e : s) {
+      const std::vector<std::string>* ls = e.is<MultiCategory>() ? &e.get<MultiCategory>().labels
+                                           : e.is<LabeledBBox>() ? &e.get<LabeledBBox>().labels
+                                                                 : nullptr;
+      if (ls) seen.insert(seen.end(), ls->begin(), ls->end());
+    }
+  std::sort(seen.begin(), seen.end());
+  seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
   std::vector<GridCell> cells;
   for (const auto& s : samples) {
     GridCell c;
     c.image = tensor_of(s[0]);
     std::vector<std::string> lines;
     for (size_t k = 1; k < s.size(); ++k) {
-      if (s[k].is<TensorImageBase>()) continue;  // masks / second images: no overlay yet
-      lines.push_back(truncated(text_of(s[k])));
+      const Item& e = s[k];
+      if (e.is<TensorMask>() && tensor_of(e).dim() == 2 && !c.mask.defined()) {
+        c.mask = tensor_of(e);
+      } else if (e.is<TensorBBox>() && !c.boxes.defined()) {
+        const at::Tensor& b = e.get<TensorBBox>().data;
+        const int64_t n = b.numel() / 4;
+        if (k + 1 < s.size() && s[k + 1].is<MultiCategory>() &&
+            static_cast<int64_t>(s[k + 1].get<MultiCategory>().labels.size()) == n) {
+          add_boxes(c, b, &s[k + 1].get<MultiCategory>().labels, vocab, seen);
+          ++k;  // the labels are drawn on the boxes
+        } else {
+          add_boxes(c, b, nullptr, vocab, seen);
+        }
+      } else if (e.is<LabeledBBox>() && !c.boxes.defined()) {
+        const auto& lb = e.get<LabeledBBox>();
+        add_boxes(c, lb.bbox.data, &lb.labels, vocab, seen);
+      } else if (e.is<TensorPoint>() && !e.is<TensorBBox>() && !c.points.defined()) {
+        c.points = e.get<TensorPoint>().data.detach().cpu().reshape({-1, 2});
+      } else if (e.is<TensorImageBase>()) {
+        continue;  // second images: not drawn
+      } else {
+        lines.push_back(truncated(text_of(e)));
+      }
     }
     c.title = join(lines, "\n");
     cells.push_back(std::move(c));
@@ -113,9 +178,10 @@ void text_table(const std::vector<Tuple>& samples, const ShowBatchOptions& o) {
   save_text_table(o.out ? *o.out : std::cout, header, rows);
 }
 
-void show_samples(const std::vector<Tuple>& samples, const ShowBatchOptions& o) {
+void show_samples(const std::vector<Tuple>& samples, const ShowBatchOptions& o,
+                  const std::vector<std::string>* vocab = nullptr) {
   FA_CHECK(!samples.empty() && !samples[0].empty(), "show_batch: the batch holds no sample to show");
-  if (is_image(samples[0][0])) image_grid(samples, o);
+  if (is_image(samples[0][0])) image_grid(samples, o, vocab);
   else text_table(samples, o);
 }
 
@@ -140,7 +206,7 @@ void TfmdDL::show_batch(const Tuple& b, ShowBatchOptions o) {
     }
   }
   if (batch.empty()) batch = one_batch();
-  show_batch_detail::show_samples(decode_batch(batch, o.max_n), o);
+  show_batch_detail::show_samples(decode_batch(batch, o.max_n), o, vocab());
 }
 
 void DataLoaders::show_batch(const ShowBatchOptions& o) const {
