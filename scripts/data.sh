@@ -13,6 +13,9 @@
 #   movielens          collaborative filtering   (R package dslabs)
 #   fine_foods         text classification       (R package modeldata)
 #   janeausten         language modelling        (R package janeaustenr)
+#   openclipart        image classification: 8 top-level categories of openclipart-png, 250 clip
+#                      arts each (links), {train,valid}/<category>/ split 200/50 (package openclipart-png,
+#                      a 130 MB download: not part of `all`)
 #   all                every one of them
 #
 # The table and text sets are converted to CSV / text by scripts/r/dataset_to_csv.R (Rscript).
@@ -48,6 +51,7 @@ files_of() {
     diamonds) echo diamonds.csv ;;
     movielens) echo ratings.csv movies.csv ;;
     fine_foods) echo fine_foods.csv ;;
+    openclipart) echo train valid ;;
     janeausten)
       echo sense_and_sensibility.txt pride_and_prejudice.txt mansfield_park.txt emma.txt northanger_abbey.txt \
            persuasion.txt ;;
@@ -63,6 +67,7 @@ packages_of() {
     diamonds) echo r-base-core r-cran-ggplot2 ;;
     movielens) echo r-base-core r-cran-dslabs ;;
     janeausten) echo r-base-core r-cran-janeaustenr ;;
+    openclipart) echo openclipart-png ;;
   esac
 }
 
@@ -106,6 +111,24 @@ fmnist_png() {  # $1: folder to fill
   "$tool" --out "$1"
 }
 
+# The 8 openclipart-png categories with at least 300 clip arts; 250 of each (regular files, in an
+# order fixed by the hash of their path), every 5th in valid. Links keep the 160 MB where Debian put it.
+openclipart() {  # $1: folder to fill
+  local src=/usr/share/openclipart/png cat i f name
+  for cat in animals computer food people recreation shapes signs_and_symbols transportation; do
+    [ -d "$src/$cat" ] || { echo "data.sh: $src/$cat is missing (package openclipart-png)" >&2; return 1; }
+    mkdir -p "$1/train/$cat" "$1/valid/$cat"
+    i=0
+    while IFS= read -r f; do
+      name=${f#"$src/$cat/"}
+      name=${name//\//_}
+      if ((i % 5 == 4)); then ln -s "$f" "$1/valid/$cat/$name"; else ln -s "$f" "$1/train/$cat/$name"; fi
+      i=$((i + 1))
+    done < <(find "$src/$cat" -type f -name '*.png' | while IFS= read -r p; do
+               printf '%s %s\n' "$(printf '%s' "$p" | md5sum | cut -c1-12)" "$p"; done | sort | head -250 | cut -d' ' -f2-)
+  done
+}
+
 build_one() {  # $1: name; builds into a temporary folder, then renames it into place
   local name=$1 old start f secs
   files_of "$name" >/dev/null
@@ -121,6 +144,7 @@ build_one() {  # $1: name; builds into a temporary folder, then renames it into 
   case "$name" in
     fashion_mnist) fmnist_links "$tmp" ;;
     fashion_mnist_png) fmnist_png "$tmp" ;;
+    openclipart) openclipart "$tmp" ;;
     *) LC_ALL=C.UTF-8 TZ=UTC Rscript --vanilla scripts/r/dataset_to_csv.R "$name" "$tmp" ;;
   esac
   for f in $(files_of "$name"); do

@@ -8,3 +8,6 @@
 #include "fastai/vision/factories.h"
 #include "fastai/vision/image.h"
 #include "fastai/vision/learner.h"
+#include "fastai/vision/seg_metrics.h"
+#include "fastai/vision/segmentation.h"
+#include "fastai/vision/unet.h"

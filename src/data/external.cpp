@@ -61,6 +61,13 @@ std::vector<DatasetInfo> make_registry() {
                data_sh(URLs::JANE_AUSTEN),
                {"sense_and_sensibility.txt", "pride_and_prejudice.txt", "mansfield_park.txt", "emma.txt",
                 "northanger_abbey.txt", "persuasion.txt"}});
+  r.push_back({URLs::OPENCLIPART,
+               "Openclipart clip art (Debian openclipart-png): 8 categories (animals, computer, food, people, "
+               "recreation, shapes, signs_and_symbols, transportation), up to 250 PNGs each of varied sizes "
+               "(60 px to over 1000 px; palette, grey+alpha and RGBA), as links in train/<category>/ and "
+               "valid/<category>/ (every 5th in valid); image classification (stands in for fastai's PETS)",
+               data_sh(URLs::OPENCLIPART),
+               {"train", "valid"}});
   return r;
 }
 

@@ -93,6 +93,7 @@ std::filesystem::path Learner::export_to(const std::filesystem::path& file) {
                          {"version", learner_export_detail::kVersion},
                          {"model", model_spec},
                          {"loss", loss_func.name},
+                         {"loss_params", loss_func.params},
                          {"target_type", dls.target_type()},
                          {"dls", dls.inference_state()}};
   std::string text = meta.dump();
@@ -150,7 +151,7 @@ Learner load_learner(const std::filesystem::path& file, std::optional<c10::Devic
   }
   LossFunc loss;
   try {
-    loss = loss_from_hint(LossHint{meta.value("loss", "")});
+    loss = loss_from_hint(LossHint{meta.value("loss", ""), meta.value("loss_params", nlohmann::json::object())});
   } catch (const Error&) {  // a user's own loss: predictions only need the target's activation
     auto hint = dls.loss_hint();
     FA_CHECK(hint.has_value(), "load_learner: ", file, " was exported with the loss '", meta.value("loss", ""),

@@ -77,7 +77,10 @@ std::string ClassificationInterpretation::classification_report(int digits) cons
   auto cm = confusion_matrix().to(at::kDouble);
   const int64_t c = cm.size(0);
   auto tp = cm.diagonal(), support = cm.sum(1), predicted = cm.sum(0);
-  auto safe_div = [](const at::Tensor& a, const at::Tensor& b) { return at::where(b > 0, a / b.clamp_min(1), at::zeros_like(a)); };
+  // a / b where b > 0, else 0 (sklearn's zero_division=0); b may be a fraction (precision + recall).
+  auto safe_div = [](const at::Tensor& a, const at::Tensor& b) {
+    return at::where(b > 0, a / at::where(b > 0, b, at::ones_like(b)), at::zeros_like(a));
+  };
   auto precision = safe_div(tp, predicted), recall = safe_div(tp, support);
   auto f1 = safe_div(2 * precision * recall, precision + recall);
   const double total = support.sum().item<double>();

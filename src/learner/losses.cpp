@@ -111,9 +111,11 @@ LossFunc CrossEntropyLossFlat(CrossEntropyOptions o) {
       return at::cross_entropy_loss(x, t, w, losses_detail::aten_reduction(r), o.ignore_index, o.label_smoothing);
     });
   };
-  return LossFunc(
+  LossFunc l(
       "CrossEntropyLossFlat", std::move(fn), [axis](const at::Tensor& x) { return at::softmax(x, axis); },
       [axis](const at::Tensor& x) { return x.argmax(axis); });
+  l.params = {{"axis", axis}};
+  return l;
 }
 
 LossFunc BCEWithLogitsLossFlat(BCEOptions o) {
@@ -139,9 +141,11 @@ LossFunc BCEWithLogitsLossFlat(BCEOptions o) {
     auto [x, t] = losses_detail::flatten_1d(pred, targ, name);
     return losses_detail::guarded(name, pred, targ, [&] { return at::binary_cross_entropy_with_logits(x, t, {}, {}, red); });
   };
-  return LossFunc(
+  LossFunc l(
       "BCEWithLogitsLossFlat", std::move(fn), [](const at::Tensor& x) { return at::sigmoid(x); },
       [thresh](const at::Tensor& x) { return x > thresh; });
+  l.params = {{"thresh", thresh}};
+  return l;
 }
 
 LossFunc MSELossFlat() {
@@ -182,9 +186,11 @@ LossFunc LabelSmoothingCrossEntropyFlat(double eps, int64_t axis) {
     auto [x, t] = losses_detail::flatten_2d(pred, targ, axis, name);
     return losses_detail::guarded(name, pred, targ, [&] { return losses_detail::label_smoothing_ce(x, t, eps, r); });
   };
-  return LossFunc(
+  LossFunc l(
       "LabelSmoothingCrossEntropyFlat", std::move(fn), [axis](const at::Tensor& x) { return at::softmax(x, axis); },
       [axis](const at::Tensor& x) { return x.argmax(axis); });
+  l.params = {{"eps", eps}, {"axis", axis}};
+  return l;
 }
 
 }  // namespace fastai

@@ -45,14 +45,6 @@ const std::vector<Arch>& archs() {
       {"xresnet152", nullptr, xresnet152}};
   return a;
 }
-std::string name_of(ResNet (*f)(int64_t)) {
-  for (const auto& a : archs()) if (a.resnet == f) return a.name;
-  return "";
-}
-std::string name_of(XResNet (*f)(XResNetOptions)) {
-  for (const auto& a : archs()) if (a.xresnet == f) return a.name;
-  return "";
-}
 const Arch& arch_named(const std::string& name) {
   for (const auto& a : archs()) if (name == a.name) return a;
   std::string known;
@@ -61,11 +53,6 @@ const Arch& arch_named(const std::string& name) {
     known += a.name;
   }
   fail("vision model: unknown architecture '", name, "' (known: ", known, ")");
-}
-
-torch::nn::Sequential body_of(const std::string& arch, std::optional<int64_t> cut, int64_t n_in) {
-  const Arch& a = arch_named(arch);
-  return a.resnet ? create_body(a.resnet(1000), cut, n_in) : create_body(a.xresnet({.c_in = n_in}), cut, n_in);
 }
 
 // The spec load_learner rebuilds the model from (null for an architecture not known by name).
@@ -88,17 +75,6 @@ VisionModel model_of(torch::nn::Sequential body, int64_t n_out, int64_t n_in, co
   return VisionModel(std::move(body), std::move(head));
 }
 
-// fastai's _add_norm: Normalize(imagenet_stats) at the end of each loader's batch transforms, unless one is there.
-void add_imagenet_norm(const DataLoaders& dls) {
-  for (size_t i = 0; i < dls.n_loaders(); ++i) {
-    auto dl = std::dynamic_pointer_cast<TfmdDL>(dls[i]);
-    if (!dl) continue;
-    bool has = false;
-    for (const auto& t : dl->after_batch().transforms()) has = has || t->name() == "Normalize";
-    if (!has) dl->after_batch().add(Normalize::from_stats(imagenet_stats));
-  }
-}
-
 Learner make_learner(const DataLoaders& dls, torch::nn::Sequential body, const std::string& arch, const ModelMeta& meta,
                      const VisionLearnerOptions& o) {
   std::optional<int64_t> c = o.n_out;
@@ -108,7 +84,7 @@ Learner make_learner(const DataLoaders& dls, torch::nn::Sequential body, const s
     FA_CHECK(!arch.empty(), "vision_learner: pretrained weights need an architecture known by name (resnet18..152, "
              "xresnet18..152)");
     load_body_weights(body, arch, o.weights);
-    if (o.normalize) add_imagenet_norm(dls);
+    if (o.normalize) add_normalize(dls, imagenet_stats);
   }
   VisionModel model = model_of(std::move(body), *c, o.n_in, o);
   LearnerOptions lo = learner_options_of(o, vision_splitter(meta.split_at));
@@ -219,14 +195,14 @@ torch::nn::Sequential create_body(XResNet arch, std::optional<int64_t> cut, int6
 Learner vision_learner(const DataLoaders& dls, ResNet (*arch)(int64_t), VisionLearnerOptions o) {
   vision_learner_detail::check_options(o);
   auto body = create_body(arch(1000), o.cut, o.n_in);
-  return vision_learner_detail::make_learner(dls, std::move(body), vision_learner_detail::name_of(arch),
+  return vision_learner_detail::make_learner(dls, std::move(body), arch_name(arch),
                                              resnet_meta(), o);
 }
 
 Learner vision_learner(const DataLoaders& dls, XResNet (*arch)(XResNetOptions), VisionLearnerOptions o) {
   vision_learner_detail::check_options(o);
   auto body = create_body(arch({.c_in = o.n_in}), o.cut, o.n_in);
-  return vision_learner_detail::make_learner(dls, std::move(body), vision_learner_detail::name_of(arch),
+  return vision_learner_detail::make_learner(dls, std::move(body), arch_name(arch),
                                              xresnet_meta(), o);
 }
 
@@ -272,6 +248,30 @@ void load_body_weights(torch::nn::Sequential& body, const std::string& arch_name
   }
 }
 
+std::string arch_name(ResNet (*arch)(int64_t)) {
+  for (const auto& a : vision_learner_detail::archs()) if (a.resnet == arch) return a.name;
+  return "";
+}
+std::string arch_name(XResNet (*arch)(XResNetOptions)) {
+  for (const auto& a : vision_learner_detail::archs()) if (a.xresnet == arch) return a.name;
+  return "";
+}
+
+torch::nn::Sequential arch_body(const std::string& name, std::optional<int64_t> cut, int64_t n_in) {
+  const auto& a = vision_learner_detail::arch_named(name);
+  return a.resnet ? create_body(a.resnet(1000), cut, n_in) : create_body(a.xresnet({.c_in = n_in}), cut, n_in);
+}
+
+void add_normalize(const DataLoaders& dls, const Stats& stats) {
+  for (size_t i = 0; i < dls.n_loaders(); ++i) {
+    auto dl = std::dynamic_pointer_cast<TfmdDL>(dls[i]);
+    if (!dl) continue;
+    bool has = false;
+    for (const auto& t : dl->after_batch().transforms()) has = has || t->name() == "Normalize";
+    if (!has) dl->after_batch().add(Normalize::from_stats(stats));
+  }
+}
+
 void register_vision_models() {
   static const bool done = [] {
     register_model_builder("VisionModel", [](const nlohmann::json& spec) -> Model {
@@ -287,7 +287,7 @@ void register_vision_models() {
       if (!spec.at("y_range").is_null())
         o.y_range = std::pair{spec.at("y_range").at(0).get<double>(), spec.at("y_range").at(1).get<double>()};
       o.init = false;  // the weights are loaded next
-      auto body = vision_learner_detail::body_of(spec.at("arch").get<std::string>(), o.cut, o.n_in);
+      auto body = arch_body(spec.at("arch").get<std::string>(), o.cut, o.n_in);
       return Model(vision_learner_detail::model_of(std::move(body), spec.at("n_out").get<int64_t>(), o.n_in, o));
     });
     return true;

@@ -66,6 +66,19 @@ TEST(Interpretation, ClassificationReportMatchesHandComputedScores) {
   EXPECT_NE(rep.find("weighted avg    0.6250    0.6250    0.6250         8"), std::string::npos) << rep;
 }
 
+TEST(Interpretation, ClassificationReportF1WhenPrecisionPlusRecallIsBelowOne) {
+  // 4 classes; class a: tp 1, predicted 5, support 2 -> precision 1/5, recall 1/2, f1 = 2pr/(p+r) = 2/7
+  // (an F1 whose p + r < 1, where a division guarded for counts would go wrong); b: p 0, r 0, f1 0.
+  //   t: a a b b c c d d     d: a b a a a c a d
+  std::vector<int64_t> t{0, 0, 1, 1, 2, 2, 3, 3}, d{0, 1, 0, 0, 0, 2, 0, 3};
+  auto preds = at::zeros({8, 4});
+  for (int i = 0; i < 8; ++i) preds[i][d[i]] = 1.f;
+  auto rep = ClassificationInterpretation(preds, at::tensor(t), {}, {"a", "b", "c", "d"}).classification_report(4);
+  EXPECT_NE(rep.find("a    0.2000    0.5000    0.2857         2"), std::string::npos) << rep;
+  EXPECT_NE(rep.find("b    0.0000    0.0000    0.0000         2"), std::string::npos) << rep;
+  EXPECT_NE(rep.find("c    1.0000    0.5000    0.6667         2"), std::string::npos) << rep;
+}
+
 TEST(Interpretation, PlotsAndBadInput) {
   TmpDir tmp;
   auto interp = interpret_tests::make();

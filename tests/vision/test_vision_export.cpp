@@ -12,6 +12,8 @@
 #include "fastai/vision/factories.h"
 #include "fastai/vision/image.h"
 #include "fastai/vision/learner.h"
+#include "fastai/vision/segmentation.h"
+#include "fastai/vision/unet.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -226,6 +228,36 @@ TEST(VisionExport, TransferLearningPretrainSaveFineTuneFrozenThenDiscriminative)
   auto after_all = params_of(*learn.model.module);
   EXPECT_FALSE(at::equal(after_all.at("0.0.0.weight"), after_frozen.at("0.0.0.weight"))) << "the stem trains once unfrozen";
   EXPECT_GE(learn.validate()[1], 0.9) << "dark vs bright after transfer";
+}
+
+TEST(VisionExport, UnetExportsLoadsAndPredictsAMaskFromAPretrainedEncoder) {
+  TmpDir tmp;
+  auto set = fastai::make_synthetic_segmentation(tmp.p / "seg", 8, {.size = 32, .seed = 5});
+  auto dls = fastai::SegmentationDataLoaders::from_label_func(tmp.p / "seg", set.images, fastai::synthetic_label_func,
+                                                               {.codes = set.codes, .valid_pct = 0.25, .seed = 1,
+                                                                .bs = 4, .num_workers = 0});
+  // The encoder from a vision model's weights (what a classifier trained here saves).
+  auto cls = fastai::vision_learner(dls, fastai::resnet18, {.n_out = 3, .loss_func = fastai::CrossEntropyLossFlat(),
+                                                            .default_cbs = false});
+  fastai::save_safetensors(fastai::state_dict(*cls.model.module), tmp.p / "cls.safetensors");
+  auto learn = fastai::unet_learner(dls, fastai::resnet18, {.pretrained = true,
+                                                            .weights = (tmp.p / "cls.safetensors").string(),
+                                                            .default_cbs = false});
+  auto& u = dynamic_cast<fastai::DynamicUnetImpl&>(*learn.model.module);
+  auto& cvm = dynamic_cast<fastai::VisionModelImpl&>(*cls.model.module);
+  auto enc = params_of(*u.encoder);
+  for (const auto& [k, v] : params_of(*cvm.body)) EXPECT_TRUE(at::equal(enc.at(k), v)) << k;
+  for (const auto& kv : u.encoder->named_parameters())
+    EXPECT_EQ(kv.value().requires_grad(), is_bn_param(*u.encoder, kv.key())) << "frozen encoder: " << kv.key();
+  learn.fit(1, 1e-3);
+  const auto file = learn.export_to(tmp.p / "unet.fai");
+  auto inf = fastai::load_learner(file);
+  auto a = learn.predict(fastai::Item(set.images[0]));
+  auto b = inf.predict(fastai::Item(set.images[0]));
+  ASSERT_EQ(b.pred.sizes(), (std::vector<int64_t>{32, 32})) << "a mask of the image's size";
+  EXPECT_TRUE(at::equal(a.pred, b.pred));
+  EXPECT_TRUE(at::allclose(a.probs, b.probs, 1e-5, 1e-6));
+  EXPECT_EQ(b.probs.size(0), static_cast<int64_t>(set.codes.size()));
 }
 
 }  // namespace vision_export_test

@@ -18,6 +18,7 @@ struct URLs {
   static constexpr const char* MOVIELENS = "movielens";                ///< collaborative filtering (replaces ML_SAMPLE)
   static constexpr const char* FINE_FOODS = "fine_foods";              ///< text classification (replaces IMDB_SAMPLE)
   static constexpr const char* JANE_AUSTEN = "janeausten";             ///< language modelling (replaces WIKITEXT)
+  static constexpr const char* OPENCLIPART = "openclipart";            ///< image classification, 8 categories (replaces PETS)
 };
 
 /// One registry entry.

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace fastai {
 
 enum class Reduction { Mean, Sum, None };
@@ -20,6 +22,9 @@ struct LossFunc {
   std::function<at::Tensor(const at::Tensor&)> decodes;     ///< empty: identity
   Reduction reduction = Reduction::Mean;
   bool supports_reduction = true;  ///< false for wrapped plain functions (no per-item loss)
+  /// The factory's parameters that loss_from_hint({name, params}) rebuilds it from ({"axis": 1},
+  /// {"thresh": 0.5}, ...): what export_to saves. A tensor parameter (class weights) is not kept.
+  nlohmann::json params = nlohmann::json::object();
 
   LossFunc() = default;
   LossFunc(std::string n, std::function<at::Tensor(const at::Tensor&, const at::Tensor&, Reduction)> f,

@@ -5,6 +5,7 @@
 #pragma once
 #include "fastai/layers/resnet.h"
 #include "fastai/layers/xresnet.h"
+#include "fastai/core/transforms.h"
 #include "fastai/learner/learner.h"
 
 #include <ATen/core/Tensor.h>
@@ -102,6 +103,16 @@ Learner vision_learner(const DataLoaders& dls, XResNet (*arch)(XResNetOptions), 
 /// `arch_name` ("resnet34", "xresnet18", ...): names mapped, the first conv adapted to the body's
 /// input channels. Error naming the file and the first missing or mismatched weight.
 void load_body_weights(torch::nn::Sequential& body, const std::string& arch_name, const std::string& weights);
+
+/// The name vision_learner records for a known architecture ("resnet34", "xresnet18"), or "" for
+/// a function of your own (which trains, but cannot be exported).
+std::string arch_name(ResNet (*arch)(int64_t));
+std::string arch_name(XResNet (*arch)(XResNetOptions));
+/// create_body of the architecture named `name` (fresh weights). Error naming an unknown name.
+torch::nn::Sequential arch_body(const std::string& name, std::optional<int64_t> cut = std::nullopt, int64_t n_in = 3);
+/// fastai's _add_norm: Normalize.from_stats(stats) appended to the batch transforms of each
+/// TfmdDL of dls that has no Normalize yet (what vision_learner does when pretrained).
+void add_normalize(const DataLoaders& dls, const Stats& stats);
 
 /// Registers the "VisionModel" model builder used by load_learner (done by any program that
 /// includes this header).
