@@ -3,12 +3,14 @@
 // their masks, SegmentationDataLoaders.from_label_func serves them, and unet_learner trains a
 // DynamicUnet on a ResNet / XResNet body with fit_one_cycle (fastai's CamVid example, small).
 // Prints the per-epoch table and the final pixel accuracy, foreground accuracy and Dice; writes
-// nothing but the generated data set (under the system's temp folder, rewritten on each run).
+// the generated data set (under the system's temp folder, rewritten on each run) and, under
+// --out, batch.png (show_batch: masks over the images) and results.png (target vs prediction).
 //
 //   unet_synthetic [--n 200] [--size 64] [--epochs 12] [--lr 5e-3] [--bs 8] [--seed 42]
 //                  [--arch resnet18|resnet34|xresnet18|xresnet_small]
 //                  [--fashion 0|1]        paste Fashion-MNIST items instead of shapes (needs the data)
 //                  [--class_colours 0|1]  one fixed colour per class (an easier set)
+//                  [--out out/unet_synthetic]
 #include <fastai/vision.h>
 #include <fastai/vision/seg_metrics.h>
 #include <fastai/vision/segmentation.h>
@@ -36,7 +38,7 @@ int main(int argc, char** argv) {
   int64_t n = 200, size = 64, epochs = 12, bs = 8;
   double lr = 5e-3;
   uint64_t seed = 42;
-  std::string arch = "xresnet_small";
+  std::string arch = "xresnet_small", out = "out/unet_synthetic";
   bool fashion = false, class_colours = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--n")) n = std::atoll(argv[i + 1]);
@@ -46,11 +48,12 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--lr")) lr = std::atof(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--seed")) seed = std::strtoull(argv[i + 1], nullptr, 10);
     else if (!std::strcmp(argv[i], "--arch")) arch = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--out")) out = argv[i + 1];
     else if (!std::strcmp(argv[i], "--fashion")) fashion = std::atoi(argv[i + 1]) != 0;
     else if (!std::strcmp(argv[i], "--class_colours")) class_colours = std::atoi(argv[i + 1]) != 0;
     else {
       std::cerr << "usage: unet_synthetic [--n N] [--size PX] [--epochs N] [--lr LR] [--bs N] [--seed N] "
-                   "[--arch resnet18|resnet34|xresnet18|xresnet_small] [--fashion 0|1] [--class_colours 0|1]\n";
+                   "[--arch resnet18|resnet34|xresnet18|xresnet_small] [--fashion 0|1] [--class_colours 0|1] [--out DIR]\n";
       return 2;
     }
   }
@@ -70,6 +73,7 @@ int main(int argc, char** argv) {
     auto dls = SegmentationDataLoaders::from_label_func(dir, set.images, synthetic_label_func,
                                                         {.codes = set.codes, .seed = seed,
                                                          .batch_tfms = {Flip(0.5)}, .bs = bs, .num_workers = 0});
+    dls.show_batch({.max_n = 9, .path = out + "/batch.png"});
     std::vector<MetricRef> metrics = {Accuracy(1), foreground_acc, DiceMulti()};
     UnetLearnerOptions uo{.metrics = metrics};
     auto make = [&]() -> Learner {
@@ -95,6 +99,8 @@ int main(int argc, char** argv) {
     std::cout << "valid loss " << res[0] << ", pixel accuracy " << res[1] << " (all-background "
               << static_cast<double>(bg) / static_cast<double>(total) << "), foreground accuracy " << res[2]
               << ", dice_multi " << res[3] << "\n";
+    show_results(learn, {.max_n = 4, .path = out + "/results.png"});
+    std::cout << "batch -> " << out << "/batch.png, results -> " << out << "/results.png\n";
   } catch (const Error& e) {
     std::cerr << e.what() << "\n";
     return 1;

@@ -144,7 +144,7 @@ void ClassificationInterpretation::plot_top_losses(int64_t k, const std::string&
     const int64_t j = order[i];
     const int64_t pred = decoded_[j].item<int64_t>(), actual = targs_[j].item<int64_t>();
     char nums[64];
-    std::snprintf(nums, sizeof nums, " / %.2f / %.2f", vals[static_cast<int64_t>(i)].item<double>(),
+    std::snprintf(nums, sizeof nums, "\n%.2f / %.2f", vals[static_cast<int64_t>(i)].item<double>(),
                   preds_[j][actual].item<double>());
     std::string title = vocab_[static_cast<size_t>(pred)];
     title += "/";

@@ -39,6 +39,26 @@ void show_results(Learner& learn, ShowResultsOptions o) {
   with_pred[n_inp] = retain_type(Item(pred.to(tensor_of(b[n_inp]).device())), b[n_inp]);
   auto actual = dl->decode_batch(b, o.max_n), predicted = dl->decode_batch(with_pred, o.max_n);
   const bool images = actual[0][0].is<TensorImage>();
+  if (images && actual[0][n_inp].is<TensorMask>()) {
+    // Segmentation (fastai shows target and prediction side by side): each sample twice, with
+    // its actual mask, then with the predicted one, over the image.
+    FA_CHECK(!o.path.empty(), "show_results: the inputs are images, drawn to a file: set ShowResultsOptions::path");
+    std::vector<GridCell> cells;
+    for (size_t i = 0; i < actual.size(); ++i) {
+      const at::Tensor img = tensor_of(actual[i][0]);
+      const at::Tensor want = tensor_of(actual[i][n_inp]), got = tensor_of(predicted[i][n_inp]);
+      const double acc = want.numel() ? (want == got).to(at::kDouble).mean().item<double>() : 0.0;
+      GridCell t{img, "target"};
+      t.mask = want;
+      GridCell p{img, "prediction\n" + std::to_string(static_cast<int>(acc * 100 + 0.5)) + "% of pixels right",
+                 acc >= 0.9 ? "#2ca02c" : "#d62728"};
+      p.mask = got;
+      cells.push_back(std::move(t));
+      cells.push_back(std::move(p));
+    }
+    save_image_grid(o.path, cells, {.ncols = o.ncols > 0 ? o.ncols : 2});
+    return;
+  }
   if (images) {
     FA_CHECK(!o.path.empty(), "show_results: the inputs are images, drawn to a file: set ShowResultsOptions::path");
     std::vector<GridCell> cells;

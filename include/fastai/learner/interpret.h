@@ -65,7 +65,7 @@ class ClassificationInterpretation {
   /// The confusion matrix as a heat map (PNG or SVG), "Actual" rows, "Predicted" columns.
   void plot_confusion_matrix(const std::string& path, ConfusionPlotOptions o = {}) const;
   /// The k items with the largest losses drawn as a grid (PNG or SVG) titled, as fastai's
-  /// plot_top_losses, "predicted/actual / loss / probability of the actual class"; needs the
+  /// plot_top_losses, "predicted/actual" then "loss / probability of the actual class"; needs the
   /// interpretation of a TfmdDL with image inputs (from_learner). Errors: no loader, no losses,
   /// inputs that are not images, k < 1.
   void plot_top_losses(int64_t k, const std::string& path, TopLossesPlotOptions o = {}) const;
