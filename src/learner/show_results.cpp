@@ -50,8 +50,10 @@ void show_results(Learner& learn, ShowResultsOptions o) {
       const double acc = want.numel() ? (want == got).to(at::kDouble).mean().item<double>() : 0.0;
       GridCell t{img, "target"};
       t.mask = want;
-      GridCell p{img, "prediction\n" + std::to_string(static_cast<int>(acc * 100 + 0.5)) + "% of pixels right",
-                 acc >= 0.9 ? "#2ca02c" : "#d62728"};
+      std::string title = "prediction\n";
+      title += std::to_string(static_cast<int>(acc * 100 + 0.5));
+      title += "% of pixels right";
+      GridCell p{img, title, acc >= 0.9 ? "#2ca02c" : "#d62728"};
       p.mask = got;
       cells.push_back(std::move(t));
       cells.push_back(std::move(p));
