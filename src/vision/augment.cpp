@@ -1,12 +1,17 @@
 // The geometric engine of the vision item transforms: crop / pad (by index maps, any dtype),
 // resize (bilinear with antialias for images, nearest for masks), dihedral ops, and the matching
-// moves of points and boxes. The plans (which window, which flip) are in augment_tfms.cpp.
+// moves of points and boxes. The plans (which window, which flip) are in augment_tfms.cpp. uint8
+// images are resized by a separable kernel of our own (LibTorch's antialiased bilinear works in
+// float and was most of an item's time); EncodedImage items are decoded only as far as the plan
+// needs (lazy_raster).
 #include "fastai/vision/augment.h"
 
 #include "fastai/core/error.h"
+#include "fastai/vision/image.h"
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -60,6 +65,88 @@ at::Tensor nearest_map(int64_t out, int64_t n) {
   return at::tensor(idx, at::kLong);
 }
 
+// Antialiased bilinear taps along one axis, n -> m pixels (PIL's and at::_upsample_bilinear2d_aa's
+// kernel: a triangle widened by the downscale factor, centres at (i + 0.5) * n / m, normalised).
+struct Taps {
+  std::vector<int64_t> start, size;
+  std::vector<float> w;  // [m][k]
+  int64_t k = 0;
+};
+
+Taps aa_taps(int64_t n, int64_t m) {
+  Taps t;
+  const double scale = static_cast<double>(n) / static_cast<double>(m);
+  const double support = scale >= 1.0 ? scale : 1.0;
+  const double inv = scale >= 1.0 ? 1.0 / scale : 1.0;
+  t.k = static_cast<int64_t>(std::ceil(support)) * 2 + 1;
+  t.start.resize(static_cast<size_t>(m));
+  t.size.resize(static_cast<size_t>(m));
+  t.w.assign(static_cast<size_t>(m * t.k), 0.0f);
+  std::vector<double> ws(static_cast<size_t>(t.k));
+  for (int64_t i = 0; i < m; ++i) {
+    const double centre = scale * (static_cast<double>(i) + 0.5);
+    const int64_t lo = std::max<int64_t>(static_cast<int64_t>(centre - support + 0.5), 0);
+    const int64_t sz = std::min<int64_t>(std::min<int64_t>(static_cast<int64_t>(centre + support + 0.5), n) - lo, t.k);
+    double total = 0;
+    for (int64_t j = 0; j < sz; ++j) {
+      const double v = 1.0 - std::abs((static_cast<double>(j + lo) - centre + 0.5) * inv);
+      ws[static_cast<size_t>(j)] = v > 0 ? v : 0.0;
+      total += ws[static_cast<size_t>(j)];
+    }
+    t.start[static_cast<size_t>(i)] = lo;
+    t.size[static_cast<size_t>(i)] = sz;
+    for (int64_t j = 0; j < sz; ++j)
+      t.w[static_cast<size_t>(i * t.k + j)] = static_cast<float>(total > 0 ? ws[static_cast<size_t>(j)] / total : 0.0);
+  }
+  return t;
+}
+
+// out[i][:] = sum_j w[i][j] * in[start[i] + j][:] for rows of `len` floats (a pass along the
+// slow axis: every inner loop runs over contiguous memory, which the compiler vectorises).
+template <class T>
+void rows_pass(const T* in, int64_t len, const Taps& t, int64_t m, float* out) {
+  for (int64_t i = 0; i < m; ++i) {
+    float* o = out + i * len;
+    std::fill(o, o + len, 0.0f);
+    const float* w = t.w.data() + i * t.k;
+    for (int64_t j = 0; j < t.size[static_cast<size_t>(i)]; ++j) {
+      const T* r = in + (t.start[static_cast<size_t>(i)] + j) * len;
+      const float wj = w[j];
+      for (int64_t c = 0; c < len; ++c) o[c] += wj * static_cast<float>(r[c]);
+    }
+  }
+}
+
+// uint8 [..., H, W] -> [..., oh, ow], separable in float (columns, a transpose, then rows: both
+// passes over contiguous rows), rounded as at::_upsample_bilinear2d_aa + round() gives, within
+// float rounding; several times faster on CPU.
+at::Tensor resize_u8(const at::Tensor& x, int64_t oh, int64_t ow) {
+  const int64_t H = x.size(-2), W = x.size(-1);
+  auto sizes = x.sizes().vec();
+  at::Tensor src = x.contiguous().view({-1, H, W});
+  const int64_t L = src.size(0);
+  const Taps th = aa_taps(W, ow), tv = aa_taps(H, oh);
+  std::vector<float> a(static_cast<size_t>(oh * W)), at_(static_cast<size_t>(W * oh)), b(static_cast<size_t>(ow * oh));
+  sizes[sizes.size() - 2] = oh;
+  sizes[sizes.size() - 1] = ow;
+  at::Tensor out = at::empty(sizes, x.options());
+  const uint8_t* in = src.data_ptr<uint8_t>();
+  uint8_t* o = out.data_ptr<uint8_t>();
+  for (int64_t l = 0; l < L; ++l) {
+    rows_pass(in + l * H * W, W, tv, oh, a.data());  // [oh, W]
+    for (int64_t i = 0; i < oh; ++i)
+      for (int64_t c = 0; c < W; ++c) at_[static_cast<size_t>(c * oh + i)] = a[static_cast<size_t>(i * W + c)];
+    rows_pass(at_.data(), oh, th, ow, b.data());  // [ow, oh]
+    uint8_t* op = o + l * oh * ow;
+    for (int64_t i = 0; i < oh; ++i)
+      for (int64_t c = 0; c < ow; ++c) {
+        const float v = std::nearbyint(b[static_cast<size_t>(c * oh + i)]);
+        op[i * ow + c] = static_cast<uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
+      }
+  }
+  return out;
+}
+
 // Crop/pad then resize a tensor [..., H, W].
 at::Tensor crop_pad_resize(const at::Tensor& x, const GeomStep& s, bool nearest) {
   const int64_t H = x.size(-2), W = x.size(-1);
@@ -74,6 +161,7 @@ at::Tensor crop_pad_resize(const at::Tensor& x, const GeomStep& s, bool nearest)
   }
   if (s.out_h == s.crop_h && s.out_w == s.crop_w) return y.contiguous();
   if (nearest) return y.index_select(-2, nearest_map(s.out_h, s.crop_h)).index_select(-1, nearest_map(s.out_w, s.crop_w));
+  if (x.scalar_type() == at::kByte && x.device().is_cpu()) return resize_u8(y, s.out_h, s.out_w);
   const bool fl = at::isFloatingType(x.scalar_type());
   auto f = y.to(fl ? x.scalar_type() : at::kFloat).unsqueeze(0);
   auto r = at::_upsample_bilinear2d_aa(f, {s.out_h, s.out_w}, false).squeeze(0);
@@ -102,6 +190,67 @@ at::Tensor step_points(at::Tensor p, const GeomStep& s) {
   return at::stack({x, y}, 1);
 }
 
+// True when the steps only apply dihedral ops to the whole h x w image (FlipItem, DihedralItem).
+bool pure_dihedral(const std::vector<GeomStep>& steps, int64_t h, int64_t w) {
+  for (const auto& s : steps) {
+    if (s.top != 0 || s.left != 0 || s.crop_h != h || s.crop_w != w || s.out_h != h || s.out_w != w) return false;
+    if (s.k & 4) std::swap(h, w);
+  }
+  return true;
+}
+
+GeomStep dihedral_step(int64_t h, int64_t w, int k) { return GeomStep{0, 0, h, w, h, w, PadMode::Zeros, k}; }
+
+// An EncodedImage through `steps` (planned on its current size): only the first step's window is
+// decoded, at the DCT scale its output size allows. The pending dihedral ops commute with crop and
+// resize, so the window is mapped back to stored coordinates and the ops run after the resize.
+at::Tensor lazy_raster(const EncodedImage& e, const std::vector<GeomStep>& steps) {
+  const GeomStep& s0 = steps.front();
+  std::vector<std::pair<int64_t, int64_t>> sizes;  // the size before each pending op
+  int64_t h = e.h, w = e.w;
+  for (int k : e.pending) {
+    sizes.emplace_back(h, w);
+    if (k & 4) std::swap(h, w);
+  }
+  int64_t t = s0.top, l = s0.left, ch = s0.crop_h, cw = s0.crop_w, oh = s0.out_h, ow = s0.out_w;
+  for (size_t i = e.pending.size(); i-- > 0;) {
+    const int k = e.pending[i];
+    if (k & 4) {
+      std::swap(t, l);
+      std::swap(ch, cw);
+      std::swap(oh, ow);
+    }
+    if (k & 2) t = sizes[i].first - t - ch;
+    if (k & 1) l = sizes[i].second - l - cw;
+  }
+  // A window reaching outside pads from the image's edges: decode all of it (at the window's scale).
+  const bool inside = t >= 0 && l >= 0 && t + ch <= e.h && l + cw <= e.w;
+  const DecodeHint hint{.top = t, .left = l, .crop_h = ch, .crop_w = cw, .min_h = oh, .min_w = ow, .crop = inside};
+  DecodedRegion g;
+  at::Tensor v = decode_image_region(e.bytes->data(), e.bytes->size(), e.name, e.mode, hint, &g).data;
+  const double sc = g.scale();
+  const auto scaled = [sc](int64_t x) { return static_cast<int64_t>(std::llround(static_cast<double>(x) * sc)); };
+  GeomStep first{scaled(t) - g.top, scaled(l) - g.left, std::max<int64_t>(1, scaled(ch)),
+                 std::max<int64_t>(1, scaled(cw)), oh, ow, s0.pad, 0};
+  if (inside) {  // rounding must not push the window past the decoded pixels (that would pad)
+    first.crop_h = std::min(first.crop_h, g.h);
+    first.crop_w = std::min(first.crop_w, g.w);
+    first.top = std::clamp<int64_t>(first.top, 0, g.h - first.crop_h);
+    first.left = std::clamp<int64_t>(first.left, 0, g.w - first.crop_w);
+  }
+  v = step_raster(v, first, false);
+  int64_t ch2 = oh, cw2 = ow;
+  std::vector<int> ks = e.pending;
+  ks.push_back(s0.k);
+  for (int k : ks) {
+    if (k == 0) continue;
+    v = step_raster(v, dihedral_step(ch2, cw2, k), false);
+    if (k & 4) std::swap(ch2, cw2);
+  }
+  for (size_t i = 1; i < steps.size(); ++i) v = step_raster(v, steps[i], false);
+  return v;
+}
+
 struct Ctx {
   const AugmentTransform& t;
   const std::vector<GeomStep>& steps;
@@ -124,6 +273,23 @@ Item map_item(const Ctx& c, const Item& x) {
     Tuple out;
     for (const auto& e : x.get<Tuple>()) out.push_back(map_item(c, e));
     return Item::make<Tuple>(std::move(out));
+  }
+  if (x.type() == typeid(EncodedImage)) {  // before is<TensorImage>(), which would decode it
+    const auto& e = x.get<EncodedImage>();
+    const auto [h, w] = e.size();
+    FA_CHECK(h == c.h && w == c.w, c.t.name(), ": the image ", e.name, " of size (h, w) = (", h, ", ", w,
+             ") does not match the sample's size (h, w) = (", c.h, ", ", c.w, ")");
+    if (e.is_decoded()) {
+      at::Tensor v = e.decoded().data;
+      for (const auto& s : c.steps) v = step_raster(v, s, false);
+      return Item(TensorImage(std::move(v)));
+    }
+    if (pure_dihedral(c.steps, c.h, c.w)) {  // a flip: recorded, still not decoded
+      std::vector<int> ks;
+      for (const auto& s : c.steps) ks.push_back(s.k);
+      return Item::make<EncodedImage>(e.with_pending(ks));
+    }
+    return Item(TensorImage(lazy_raster(e, c.steps)));
   }
   if (x.is<TensorImage>() || x.is<TensorMask>()) {
     const bool mask = x.is<TensorMask>();
@@ -170,6 +336,10 @@ void find_size(const std::string& who, const Item& x, std::optional<std::pair<in
   if (x.empty()) return;
   if (x.type() == typeid(Tuple)) {
     for (const auto& e : x.get<Tuple>()) find_size(who, e, raster, pts);
+    return;
+  }
+  if (x.type() == typeid(EncodedImage)) {
+    if (!raster) raster = x.get<EncodedImage>().size();
     return;
   }
   if (x.is<TensorImage>()) {

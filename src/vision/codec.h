@@ -39,6 +39,9 @@ std::vector<uint8_t> png_encode(const uint8_t* hwc, int64_t h, int64_t w, int c,
 // ---- JPEG (jpeg_io.cpp) ----
 /// Decodes a JPEG into [C,H,W]; Unchanged keeps grey as 1 channel, colour as 3.
 TensorImage jpeg_decode(const uint8_t* data, size_t n, const std::string& name, ImageMode mode);
+/// Decodes the part of a JPEG that `hint` needs (see decode_image_region), filling `g`.
+TensorImage jpeg_decode_region(const uint8_t* data, size_t n, const std::string& name, ImageMode mode,
+                               const DecodeHint& hint, DecodedRegion& g);
 std::vector<uint8_t> jpeg_encode(const uint8_t* hwc, int64_t h, int64_t w, int c, int quality, const std::string& what);
 /// (width, height) from a JPEG's header bytes (markers up to the first SOFn); false if not found.
 bool jpeg_header_size(const uint8_t* data, size_t n, int64_t& w, int64_t& h);

@@ -6,12 +6,16 @@
 #include "fastai/core/error.h"
 #include "fastai/core/transforms.h"
 
+#include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string_view>
 
 namespace fastai::vision_data_detail {
+
+std::atomic<int> lazy_decode{-1};  // -1: not read from the environment yet
 
 std::string bytes_name(const std::vector<uint8_t>& b) {
   std::string s = "<encoded bytes, ";
@@ -42,6 +46,20 @@ auto with_context(const char* who, F&& f) -> decltype(f()) {
 
 namespace fastai {
 
+void set_lazy_image_decode(bool on) { vision_data_detail::lazy_decode.store(on ? 1 : 0); }
+
+bool lazy_image_decode() {
+  int v = vision_data_detail::lazy_decode.load(std::memory_order_relaxed);
+  if (v < 0) {
+    const char* e = std::getenv("FASTAI_LAZY_DECODE");
+    v = (e && std::string_view(e) == "0") ? 0 : 1;
+    int expected = -1;
+    vision_data_detail::lazy_decode.compare_exchange_strong(expected, v);
+    v = vision_data_detail::lazy_decode.load();
+  }
+  return v == 1;
+}
+
 // ---- ImageCreate ------------------------------------------------------------------------------
 
 ImageCreate::ImageCreate(ImageMode mode) : Transform("ImageCreate"), mode_(mode) {
@@ -52,14 +70,28 @@ ImageCreate::ImageCreate(ImageMode mode) : Transform("ImageCreate"), mode_(mode)
     if (m == ImageMode::L) return TensorImageBW(std::move(t));
     return TensorImage(std::move(t));
   };
-  encodes<std::filesystem::path>([make](const Transform& self, const std::filesystem::path& p) {
-    return make(self, [&](ImageMode m) { return load_image(p, m); });
+  // A JPEG file stays encoded (EncodedImage) when lazy decoding is on: the first item transform
+  // decodes what it needs. Reading the file here keeps "file missing" errors at ImageCreate.
+  auto from_file = [make](const Transform& self, const std::filesystem::path& p) -> Item {
+    const ImageMode m = static_cast<const ImageCreate&>(self).mode_;
+    if (m == ImageMode::L || !lazy_image_decode()) return make(self, [&](ImageMode md) { return load_image(p, md); });
+    auto bytes = vision_data_detail::with_context("ImageCreate", [&] {
+      return std::make_shared<const std::vector<uint8_t>>(read_image_bytes(p));
+    });
+    std::string nm = p.string();
+    if (auto e = encoded_jpeg(bytes, nm, m)) return Item::make<EncodedImage>(std::move(*e));
+    return make(self, [&](ImageMode md) { return decode_image(bytes->data(), bytes->size(), nm, md); });
+  };
+  encodes<std::filesystem::path>(from_file);
+  encodes<std::string>([from_file](const Transform& self, const std::string& p) {
+    return from_file(self, std::filesystem::path(p));
   });
-  encodes<std::string>([make](const Transform& self, const std::string& p) {
-    return make(self, [&](ImageMode m) { return load_image(p, m); });
-  });
-  encodes<std::vector<uint8_t>>([make](const Transform& self, const std::vector<uint8_t>& b) {
-    return make(self, [&](ImageMode m) { return decode_image(b.data(), b.size(), vision_data_detail::bytes_name(b), m); });
+  encodes<std::vector<uint8_t>>([make](const Transform& self, const std::vector<uint8_t>& b) -> Item {
+    const ImageMode m = static_cast<const ImageCreate&>(self).mode_;
+    if (m != ImageMode::L && lazy_image_decode())
+      if (auto e = encoded_jpeg(std::make_shared<const std::vector<uint8_t>>(b), vision_data_detail::bytes_name(b), m))
+        return Item::make<EncodedImage>(std::move(*e));
+    return make(self, [&](ImageMode md) { return decode_image(b.data(), b.size(), vision_data_detail::bytes_name(b), md); });
   });
   encodes<at::Tensor>([](const Transform& self, const at::Tensor& t) -> Item {
     const ImageMode m = static_cast<const ImageCreate&>(self).mode_;
@@ -75,7 +107,7 @@ ImageCreate::ImageCreate(ImageMode mode) : Transform("ImageCreate"), mode_(mode)
 }
 
 Item ImageCreate::encodes_item(const Item& x) const {
-  if (x.is<TensorImage>()) return x;  // already an image: the same item
+  if (x.type() == typeid(EncodedImage) || x.is<TensorImage>()) return x;  // already an image: the same item
   if (!x.empty() && !has_encodes(x.type())) vision_data_detail::bad_item("ImageCreate", x, "an image");
   return Transform::encodes_item(x);
 }

@@ -298,4 +298,100 @@ std::pair<int64_t, int64_t> image_size(const std::filesystem::path& file) {
   d::not_an_image(head.data(), head.size(), name);
 }
 
+int jpeg_scale_for(int64_t crop_h, int64_t crop_w, int64_t min_h, int64_t min_w) {
+  if (min_h <= 0 || min_w <= 0) return 8;
+  for (int num = 1; num < 8; ++num)
+    if (crop_h * num >= 8 * min_h && crop_w * num >= 8 * min_w) return num;
+  return 8;
+}
+
+TensorImage decode_image_region(const uint8_t* data, size_t n, std::string_view name, ImageMode mode,
+                                const DecodeHint& hint, DecodedRegion* geometry) {
+  const std::string nm(name);
+  FA_CHECK(data && n > 0, "image ", nm, " is empty (0 bytes)");
+  DecodedRegion g;
+  TensorImage img;
+  if (vision_codec::sniff_format(data, n) == "JPEG") {
+    img = vision_codec::jpeg_decode_region(data, n, nm, mode, hint, g);
+  } else {
+    img = decode_image(data, n, name, mode);
+    const int64_t h = img.data.size(1), w = img.data.size(2);
+    g = DecodedRegion{1, 1, 0, 0, h, w, h, w, h, w};
+  }
+  if (geometry) *geometry = g;
+  return img;
+}
+
+std::vector<uint8_t> read_image_bytes(const std::filesystem::path& file) { return image_io_detail::read_bytes(file, 0); }
+
+// ---- EncodedImage -----------------------------------------------------------------------------
+
+std::pair<int64_t, int64_t> EncodedImage::size() const {
+  int64_t a = h, b = w;
+  for (int k : pending)
+    if (k & 4) std::swap(a, b);
+  return {a, b};
+}
+
+const TensorImage& EncodedImage::decoded() const {
+  std::call_once(cache->once, [this] {
+    at::Tensor t = decode_image(bytes->data(), bytes->size(), name, mode).data;
+    for (int k : pending) {
+      if (k & 1) t = t.flip({-1});
+      if (k & 2) t = t.flip({-2});
+      if (k & 4) t = t.transpose(-2, -1).contiguous();
+    }
+    cache->img = TensorImage(std::move(t));
+    cache->done.store(true, std::memory_order_release);
+  });
+  return cache->img;
+}
+
+bool EncodedImage::is_decoded() const { return cache->done.load(std::memory_order_acquire); }
+
+EncodedImage EncodedImage::with_pending(const std::vector<int>& ks) const {
+  EncodedImage r{bytes, name, mode, h, w, pending};
+  for (int k : ks)
+    if (k != 0) r.pending.push_back(k);
+  if (r.pending == pending) return *this;  // nothing new: share the cache too
+  return r;
+}
+
+std::shared_ptr<EncodedImage> encoded_jpeg(std::shared_ptr<const std::vector<uint8_t>> bytes, std::string name,
+                                           ImageMode mode) {
+  register_encoded_image_type();
+  if (!bytes || mode == ImageMode::L || vision_codec::sniff_format(bytes->data(), bytes->size()) != "JPEG") return nullptr;
+  int64_t w = 0, h = 0;
+  if (!vision_codec::jpeg_header_size(bytes->data(), bytes->size(), w, h) || w <= 0 || h <= 0) return nullptr;
+  return std::make_shared<EncodedImage>(EncodedImage{std::move(bytes), std::move(name), mode, h, w});
+}
+
+void register_encoded_image_type() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // Viewing it as a TensorImage decodes it; a TensorImage result stays a TensorImage (retain).
+    register_type_info(typeid(EncodedImage), "EncodedImage",
+                       {TypeRelation{typeid(TensorImage),
+                                     [](const void* p) -> const void* {
+                                       return &static_cast<const EncodedImage*>(p)->decoded();
+                                     },
+                                     [](const void*, const Item& v) -> Item { return v; }}});
+    register_describe<EncodedImage>([](const EncodedImage& e) {
+      const auto [h, w] = e.size();
+      std::string s = "EncodedImage(";
+      s += e.name;
+      s += ", size=[";
+      s += std::to_string(h);
+      s += ", ";
+      s += std::to_string(w);
+      s += "], not decoded yet)";
+      return s;
+    });
+  });
+}
+
+namespace image_io_detail {
+[[maybe_unused]] const bool encoded_registered = (register_encoded_image_type(), true);
+}  // namespace image_io_detail
+
 }  // namespace fastai

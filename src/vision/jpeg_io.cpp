@@ -1,13 +1,15 @@
 // JPEG decoding and encoding with libjpeg(-turbo). As for PNG, libjpeg's error_exit longjmps back
 // into small stage functions that hold only plain data; RAII contexts destroy the libjpeg objects.
 // A source that runs out of data is an error (libjpeg would only warn and fill the rest with grey):
-// PIL too refuses truncated JPEGs by default.
+// PIL too refuses truncated JPEGs by default. jpeg_decode_region uses libjpeg-turbo's DCT scaling
+// (scale_num / 8), jpeg_crop_scanline and jpeg_skip_scanlines to decode only a window, smaller.
 #include "codec.h"
 
 #include "fastai/core/error.h"
 
 #include <ATen/ops/empty.h>
 
+#include <algorithm>
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
@@ -66,8 +68,8 @@ void src_skip(j_decompress_ptr ci, long n) {
 }
 void src_term(j_decompress_ptr) {}
 
-// Stage 1: header; output colour space chosen (grey, RGB, or CMYK converted by us); decompression started.
-bool start(DecCtx* c, const uint8_t* data, size_t n) {
+// Stage 1a: header; output colour space chosen (grey, RGB, or CMYK converted by us).
+bool header(DecCtx* c, const uint8_t* data, size_t n) {
   if (setjmp(c->jb)) return false;
   c->cinfo.err = jpeg_std_error(&c->jerr);
   c->jerr.error_exit = on_dec_error;
@@ -90,16 +92,38 @@ bool start(DecCtx* c, const uint8_t* data, size_t n) {
     case JCS_YCCK: c->cinfo.out_color_space = JCS_CMYK; break;
     default: c->cinfo.out_color_space = JCS_RGB; break;
   }
+  return true;
+}
+
+// Stage 1b: decompression started at scale num/8.
+bool begin(DecCtx* c, int num) {
+  if (setjmp(c->jb)) return false;
+  c->cinfo.scale_num = static_cast<unsigned>(num);
+  c->cinfo.scale_denom = 8;
   jpeg_start_decompress(&c->cinfo);
   return true;
 }
 
-void read_loop(DecCtx* c, uint8_t* rowbuf, uint8_t* rgbbuf, const vision_codec::Planes* dst) {
+// Stage 1 of a whole decode: header, then decompression started at full scale.
+bool start(DecCtx* c, const uint8_t* data, size_t n) { return header(c, data, n) && begin(c, 8); }
+
+// Stage 1c of a region decode: only columns [*x, *x + *w) (libjpeg widens them to iMCU boundaries
+// and writes back what it chose), then rows before `skip` skipped.
+bool crop_skip(DecCtx* c, JDIMENSION* x, JDIMENSION* w, JDIMENSION skip) {
+  if (setjmp(c->jb)) return false;
+  if (*x > 0 || *w < c->cinfo.output_width) jpeg_crop_scanline(&c->cinfo, x, w);
+  if (skip > 0) jpeg_skip_scanlines(&c->cinfo, skip);
+  return true;
+}
+
+// Rows [first, last) of the output into the planes (row first -> plane row 0).
+void read_loop(DecCtx* c, uint8_t* rowbuf, uint8_t* rgbbuf, const vision_codec::Planes* dst, JDIMENSION first,
+               JDIMENSION last) {
   auto& ci = c->cinfo;
   const int comps = ci.output_components;
   const bool direct = comps == 1 && dst->c == 1;  // grey -> L: straight into the tensor
-  while (ci.output_scanline < ci.output_height) {
-    const int64_t y = ci.output_scanline;
+  while (ci.output_scanline < last) {
+    const int64_t y = static_cast<int64_t>(ci.output_scanline) - first;
     JSAMPROW row = direct ? dst->base + y * dst->w : rowbuf;
     jpeg_read_scanlines(&ci, &row, 1);
     if (direct) continue;
@@ -112,10 +136,11 @@ void read_loop(DecCtx* c, uint8_t* rowbuf, uint8_t* rgbbuf, const vision_codec::
   }
 }
 
-// Stage 2: all scanlines into the planes.
-bool read_lines(DecCtx* c, uint8_t* rowbuf, uint8_t* rgbbuf, const vision_codec::Planes* dst) {
+// Stage 2: the scanlines into the planes.
+bool read_lines(DecCtx* c, uint8_t* rowbuf, uint8_t* rgbbuf, const vision_codec::Planes* dst, JDIMENSION first,
+                JDIMENSION last) {
   if (setjmp(c->jb)) return false;
-  read_loop(c, rowbuf, rgbbuf, dst);
+  read_loop(c, rowbuf, rgbbuf, dst, first, last);
   return true;
 }
 
@@ -216,7 +241,43 @@ TensorImage jpeg_decode(const uint8_t* data, size_t n, const std::string& name, 
   at::Tensor out = at::empty({oc, h, w}, at::kByte);
   Planes dst{out.data_ptr<uint8_t>(), h, w, oc};
   std::vector<uint8_t> rowbuf(static_cast<size_t>(w * comps)), rgbbuf(comps == 4 ? static_cast<size_t>(w * 3) : 0);
-  if (!d::read_lines(&c, rowbuf.data(), rgbbuf.data(), &dst)) fail("cannot decode JPEG image ", name, ": ", c.msg);
+  if (!d::read_lines(&c, rowbuf.data(), rgbbuf.data(), &dst, 0, c.cinfo.output_height))
+    fail("cannot decode JPEG image ", name, ": ", c.msg);
+  return TensorImage(std::move(out));
+}
+
+TensorImage jpeg_decode_region(const uint8_t* data, size_t n, const std::string& name, ImageMode mode,
+                               const DecodeHint& hint, DecodedRegion& g) {
+  namespace d = jpeg_io_detail;
+  d::DecCtx c;
+  if (!d::header(&c, data, n)) fail("cannot decode JPEG image ", name, ": ", c.msg);
+  // A region decode stops reading early, so it would miss a truncated end: without an EOI marker
+  // near the end, every row is read (and the truncation reported, as a full decode does).
+  bool eoi = false;
+  for (size_t i = n >= 64 ? n - 64 : 0; i + 1 < n && !eoi; ++i) eoi = data[i] == 0xFF && data[i + 1] == 0xD9;
+  const int64_t H = c.cinfo.image_height, W = c.cinfo.image_width;
+  const bool whole = hint.crop_h <= 0 || hint.crop_w <= 0;
+  const int64_t wt = whole ? 0 : hint.top, wl = whole ? 0 : hint.left;
+  const int64_t wh = whole ? H : hint.crop_h, ww = whole ? W : hint.crop_w;
+  const int num = jpeg_scale_for(wh, ww, hint.min_h, hint.min_w);
+  if (!d::begin(&c, num)) fail("cannot decode JPEG image ", name, ": ", c.msg);
+  const int64_t SH = c.cinfo.output_height, SW = c.cinfo.output_width;
+  // The window clipped to the image, in scaled pixels (rounded outwards).
+  auto lo = [num](int64_t v, int64_t lim) { return std::clamp<int64_t>((std::max<int64_t>(v, 0) * num) / 8, 0, lim); };
+  auto hi = [num](int64_t v, int64_t lim) { return std::clamp<int64_t>((v * num + 7) / 8, 0, lim); };
+  int64_t y0 = lo(wt, SH), y1 = hi(wt + wh, SH), x0 = lo(wl, SW), x1 = hi(wl + ww, SW);
+  if (!hint.crop || !eoi || y1 <= y0 || x1 <= x0) y0 = 0, y1 = SH, x0 = 0, x1 = SW;  // all of it
+  auto xo = static_cast<JDIMENSION>(x0), xw = static_cast<JDIMENSION>(x1 - x0);
+  if (!d::crop_skip(&c, &xo, &xw, static_cast<JDIMENSION>(y0))) fail("cannot decode JPEG image ", name, ": ", c.msg);
+  const int64_t h = y1 - y0, w = c.cinfo.output_width;
+  const int comps = c.cinfo.output_components;
+  const int oc = out_channels(comps == 4 ? 3 : comps, mode);
+  at::Tensor out = at::empty({oc, h, w}, at::kByte);
+  Planes dst{out.data_ptr<uint8_t>(), h, w, oc};
+  std::vector<uint8_t> rowbuf(static_cast<size_t>(w * comps)), rgbbuf(comps == 4 ? static_cast<size_t>(w * 3) : 0);
+  if (!d::read_lines(&c, rowbuf.data(), rgbbuf.data(), &dst, static_cast<JDIMENSION>(y0), static_cast<JDIMENSION>(y1)))
+    fail("cannot decode JPEG image ", name, ": ", c.msg);
+  g = DecodedRegion{num, 8, y0, static_cast<int64_t>(xo), h, w, SH, SW, H, W};
   return TensorImage(std::move(out));
 }
 

@@ -67,8 +67,10 @@ inline std::vector<uint8_t> encode_raw_png(const RawPng& r) {
   return out;
 }
 
-/// A flat-colour CMYK JPEG (libjpeg stores the values given and writes an Adobe marker).
-inline std::vector<uint8_t> encode_cmyk_jpeg(int w, int h, const uint8_t cmyk[4]) {
+/// An interleaved 8-bit image (h rows of w * comps bytes) encoded as a JPEG by libjpeg, baseline or
+/// progressive (libjpeg's simple progression script).
+inline std::vector<uint8_t> encode_jpeg_rows(const uint8_t* data, int w, int h, int comps, J_COLOR_SPACE cs,
+                                             int quality, bool progressive = false) {
   jpeg_compress_struct ci{};
   jpeg_error_mgr err{};
   ci.err = jpeg_std_error(&err);
@@ -78,16 +80,14 @@ inline std::vector<uint8_t> encode_cmyk_jpeg(int w, int h, const uint8_t cmyk[4]
   jpeg_mem_dest(&ci, &buf, &size);
   ci.image_width = static_cast<JDIMENSION>(w);
   ci.image_height = static_cast<JDIMENSION>(h);
-  ci.input_components = 4;
-  ci.in_color_space = JCS_CMYK;
+  ci.input_components = comps;
+  ci.in_color_space = cs;
   jpeg_set_defaults(&ci);
-  jpeg_set_quality(&ci, 100, TRUE);
+  jpeg_set_quality(&ci, quality, TRUE);
+  if (progressive) jpeg_simple_progression(&ci);
   jpeg_start_compress(&ci, TRUE);
-  std::vector<uint8_t> row(static_cast<size_t>(w) * 4);
-  for (int x = 0; x < w; ++x)
-    for (int k = 0; k < 4; ++k) row[static_cast<size_t>(x) * 4 + k] = cmyk[k];
   while (ci.next_scanline < ci.image_height) {
-    JSAMPROW p = row.data();
+    auto* p = const_cast<JSAMPLE*>(data + static_cast<size_t>(ci.next_scanline) * static_cast<size_t>(w) * comps);
     jpeg_write_scanlines(&ci, &p, 1);
   }
   jpeg_finish_compress(&ci);
@@ -95,6 +95,13 @@ inline std::vector<uint8_t> encode_cmyk_jpeg(int w, int h, const uint8_t cmyk[4]
   jpeg_destroy_compress(&ci);
   std::free(buf);
   return out;
+}
+
+/// A flat-colour CMYK JPEG (libjpeg stores the values given and writes an Adobe marker).
+inline std::vector<uint8_t> encode_cmyk_jpeg(int w, int h, const uint8_t cmyk[4]) {
+  std::vector<uint8_t> px(static_cast<size_t>(w) * h * 4);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = cmyk[i % 4];
+  return encode_jpeg_rows(px.data(), w, h, 4, JCS_CMYK, 100);
 }
 
 inline std::filesystem::path write_bytes(const std::filesystem::path& p, const std::vector<uint8_t>& b) {

@@ -38,7 +38,13 @@ struct GeomStep {
   int k = 0;
 };
 
-/// Base of the vision item transforms: plans the steps once per call from the sample's size.
+/// Base of the vision item transforms: plans the steps once per call from the sample's size. An
+/// EncodedImage in the sample (a JPEG that ImageCreate kept encoded; see image.h) is decoded here,
+/// only as far as the plan needs: the first step's window, at the smallest libjpeg DCT scale that
+/// keeps it at least its output size (decode_image_region), the window mapped into the decoded
+/// pixels; the rest of the plan runs as usual, and masks, points and boxes move by the plan in
+/// original coordinates. A plan of dihedral ops only (FlipItem, DihedralItem) is recorded on the
+/// EncodedImage without decoding, and applied after the next transform's resize.
 class AugmentTransform : public ItemTransform {
  public:
   /// Applies to one item or a tuple with an explicit split (0 train, 1 valid, nullopt as fastai's

@@ -12,10 +12,20 @@
 
 namespace fastai {
 
+/// Whether ImageCreate keeps JPEGs encoded (EncodedImage, see image.h) so that the first vision item
+/// transform decodes only the window it needs at a reduced DCT scale. On by default; the
+/// environment variable FASTAI_LAZY_DECODE=0 turns it off (read once, unless set here).
+void set_lazy_image_decode(bool on);
+/// The current setting of set_lazy_image_decode.
+bool lazy_image_decode();
+
 /// A file path (std::filesystem::path or std::string), encoded bytes (std::vector<uint8_t>) or a
 /// uint8 at::Tensor [C,H,W] / [H,W] -> TensorImage [C,H,W] (TensorImageBW in mode L), decoded with
 /// load_image (fastai PILImage.create / PILImageBW.create). A TensorImage passes unchanged. Errors
-/// name the item (the file, or the item's type when it is none of these). make_transform name
+/// name the item (the file, or the item's type when it is none of these). With lazy_image_decode()
+/// (the default) a JPEG in mode RGB / Unchanged becomes an EncodedImage instead: a subtype of
+/// TensorImage that decodes when viewed as one, and that AugmentTransform decodes partially (only
+/// the file is read here, so a missing file still fails here). make_transform name
 /// "ImageCreate"; state {"mode": "RGB" | "L" | "Unchanged"}.
 class ImageCreate : public Transform {
  public:
