@@ -6,6 +6,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <numbers>
@@ -124,6 +125,12 @@ at::Tensor move_points(const at::Tensor& pts, const at::Tensor& maps) {
   return (q.narrow(2, 0, 2) / q.narrow(2, 2, 1)).to(pts.scalar_type());
 }
 
+// fastai's F.interpolate(x, scale_factor=1/d, mode='area'): block averages down to floor(n/d).
+at::Tensor area_reduce(const at::Tensor& t, double d) {
+  auto n = [d](int64_t v) { return std::max<int64_t>(1, static_cast<int64_t>(std::floor(static_cast<double>(v) / d))); };
+  return at::adaptive_avg_pool2d(t, {n(t.size(-2)), n(t.size(-1))});
+}
+
 std::string shape_str(const at::Tensor& t) {
   std::string s = c10::toString(t.scalar_type());
   s += " of shape ";
@@ -133,11 +140,20 @@ std::string shape_str(const at::Tensor& t) {
 
 }  // namespace batch_aug_detail
 
+namespace batch_aug_detail {
+void check_size(const char* who, const std::optional<ImageSize>& s) {
+  if (!s) return;
+  FA_CHECK(s->h >= 1 && s->w >= 1, who, ": size must be >= 1 (h, w), got (", s->h, ", ", s->w, ")");
+}
+}  // namespace batch_aug_detail
+
 AffineCoordTfm::AffineCoordTfm(std::vector<AffineOp> ops, AffineCoordOptions o)
     : Transform("AffineCoordTfm", 30, 0), ops_(std::move(ops)), o_(std::move(o)) {
   register_batch_augment_transforms();
   batch_aug_detail::interp_code(o_.mode);
   batch_aug_detail::pad_code(o_.pad_mode);
+  batch_aug_detail::check_size("AffineCoordTfm", o_.size);
+  if (o_.size) split_idx = std::nullopt;  // fastai: with a size it resizes on validation too
 }
 
 void AffineCoordTfm::merge(const AffineCoordTfm& other) { ops_.insert(ops_.end(), other.ops_.begin(), other.ops_.end()); }
@@ -179,8 +195,18 @@ Item AffineCoordTfm::apply(const Item& x, const at::Tensor& maps) const {
     FA_CHECK(t.dim() == 4 && at::isFloatingType(t.scalar_type()) && t.size(0) == bs,
              "AffineCoordTfm: expects a float TensorImage batch [B,C,H,W] (B = ", bs, "), got ", batch_aug_detail::shape_str(t),
              " (put IntToFloatTensor before it; batch transforms run on batches)");
-    auto g = batch_aug_detail::grid_for(maps, t.size(2), t.size(3), o_.align_corners, t);
-    auto r = at::grid_sampler(t, g, batch_aug_detail::interp_code(o_.mode), batch_aug_detail::pad_code(o_.pad_mode),
+    const int64_t oh = o_.size ? o_.size->h : t.size(2), ow = o_.size ? o_.size->w : t.size(3);
+    auto g = batch_aug_detail::grid_for(maps, oh, ow, o_.align_corners, t);
+    at::Tensor src = t;
+    if (o_.antialias && o_.size && o_.mode == "bilinear") {  // fastai _grid_sample: area pre-pass for big downsizes
+      const double d = std::min(static_cast<double>(t.size(2)) / static_cast<double>(oh),
+                                static_cast<double>(t.size(3)) / static_cast<double>(ow)) / 2.0;
+      if (d > 1) {
+        const double span = (g.max() - g.min()).item<double>();
+        if (span > 0 && d > 2.0 / span) src = batch_aug_detail::area_reduce(t, d);
+      }
+    }
+    auto r = at::grid_sampler(src, g, batch_aug_detail::interp_code(o_.mode), batch_aug_detail::pad_code(o_.pad_mode),
                               o_.align_corners);
     return retain_type(Item(TensorImage(r)), x);
   }
@@ -189,7 +215,8 @@ Item AffineCoordTfm::apply(const Item& x, const at::Tensor& maps) const {
     FA_CHECK(t.dim() == 3 && t.size(0) == bs, "AffineCoordTfm: expects a TensorMask batch [B,H,W] (B = ", bs, "), got ",
              batch_aug_detail::shape_str(t));
     auto f = t.unsqueeze(1).to(at::kFloat);
-    auto g = batch_aug_detail::grid_for(maps, t.size(1), t.size(2), o_.align_corners, f);
+    const int64_t oh = o_.size ? o_.size->h : t.size(1), ow = o_.size ? o_.size->w : t.size(2);
+    auto g = batch_aug_detail::grid_for(maps, oh, ow, o_.align_corners, f);
     auto r = at::grid_sampler(f, g, 1, batch_aug_detail::pad_code(o_.pad_mode), o_.align_corners).squeeze(1);
     return retain_type(Item(TensorMask(r.round().to(t.scalar_type()))), x);
   }
@@ -201,7 +228,9 @@ Item AffineCoordTfm::apply(const Item& x, const at::Tensor& maps) const {
     FA_CHECK(t.dim() == 3 && t.size(2) == last && at::isFloatingType(t.scalar_type()) && t.size(0) == bs,
              "AffineCoordTfm: expects a float ", box ? "TensorBBox batch [B,n,4]" : "TensorPoint batch [B,n,2]",
              " (B = ", bs, ") in -1..1 coordinates, got ", batch_aug_detail::shape_str(t));
-    if (!box) return retain_type(Item(TensorPoint(batch_aug_detail::move_points(t, maps), tp.img_size)), x);
+    // Relative coordinates: the output size only changes the recorded img_size ({w, h}).
+    const std::vector<int64_t> sz = o_.size ? std::vector<int64_t>{o_.size->w, o_.size->h} : tp.img_size;
+    if (!box) return retain_type(Item(TensorPoint(batch_aug_detail::move_points(t, maps), sz)), x);
     const int64_t n = t.size(1);
     auto x1 = t.select(2, 0), y1 = t.select(2, 1), x2 = t.select(2, 2), y2 = t.select(2, 3);
     auto corners = at::stack({at::stack({x1, y1}, -1), at::stack({x2, y1}, -1), at::stack({x1, y2}, -1),
@@ -209,7 +238,7 @@ Item AffineCoordTfm::apply(const Item& x, const at::Tensor& maps) const {
     auto m = batch_aug_detail::move_points(corners.reshape({bs, n * 4, 2}), maps).view({bs, n, 4, 2});
     auto lo = std::get<0>(m.min(2)), hi = std::get<0>(m.max(2));
     auto r = at::cat({lo, hi}, -1).clamp(-1.0, 1.0);
-    return retain_type(Item(TensorBBox(r, tp.img_size)), x);
+    return retain_type(Item(TensorBBox(r, sz)), x);
   }
   return x;
 }
@@ -244,10 +273,22 @@ Item AffineCoordTfm::encodes_item(const Item& x) const {
   return apply(x, draw_maps(bs, h, w));
 }
 
+Item AffineCoordTfm::encodes_split(const Item& x, std::optional<int> split) const {
+  if (split == 0) return encodes_item(x);
+  if (!o_.size) return x;  // (not reached: without size split_idx is 0)
+  int64_t bs = -1, h = 1, w = 1;
+  batch_aug_detail::batch_geometry(x, bs, h, w);
+  if (bs < 0) return x;
+  return apply(x, at::eye(3, at::kDouble).unsqueeze(0).expand({bs, 3, 3}).contiguous());  // a plain resize
+}
+
 nlohmann::json AffineCoordTfm::state() const {
   auto ops = nlohmann::json::array();
   for (const auto& op : ops_) ops.push_back({{"kind", op.kind}, {"p", op.p}, {"a", op.a}, {"b", op.b}});
-  return {{"ops", ops}, {"mode", o_.mode}, {"pad_mode", o_.pad_mode}, {"align_corners", o_.align_corners}, {"batch", o_.batch}};
+  nlohmann::json s = {{"ops", ops}, {"mode", o_.mode}, {"pad_mode", o_.pad_mode}, {"align_corners", o_.align_corners},
+                      {"batch", o_.batch}, {"antialias", o_.antialias}};
+  if (o_.size) s["size"] = {o_.size->h, o_.size->w};
+  return s;
 }
 
 void AffineCoordTfm::load_state(const nlohmann::json& s) {
@@ -258,8 +299,17 @@ void AffineCoordTfm::load_state(const nlohmann::json& s) {
   o_.pad_mode = s.value("pad_mode", std::string("reflection"));
   o_.align_corners = s.value("align_corners", true);
   o_.batch = s.value("batch", false);
+  o_.antialias = s.value("antialias", true);
+  o_.size = std::nullopt;
+  if (s.contains("size") && !s.at("size").is_null()) {
+    const auto& z = s.at("size");
+    FA_CHECK(z.is_array() && z.size() == 2, "AffineCoordTfm: state 'size' must be [h, w], got ", z.dump());
+    o_.size = ImageSize(z[0].get<int64_t>(), z[1].get<int64_t>());
+  }
   batch_aug_detail::interp_code(o_.mode);
   batch_aug_detail::pad_code(o_.pad_mode);
+  batch_aug_detail::check_size("AffineCoordTfm", o_.size);
+  split_idx = o_.size ? std::nullopt : std::optional<int>(0);
 }
 
 std::shared_ptr<AffineCoordTfm> Flip(double p, AffineCoordOptions o) {
