@@ -102,18 +102,30 @@ int64_t pad_code(const std::string& m) {
   fail("AffineCoordTfm: unknown pad_mode '", m, "' (zeros, border, reflection)");
 }
 
-// The sampling grid [B,H,W,2]: input coords = proj(T [x, y, 1]) for each output pixel.
+// The sampling grid [B,H,W,2]: input coords = proj(T [x, y, 1]) for each output pixel. Computed
+// in float32 (as PyTorch's affine_grid) with broadcast multiply-adds: a batched [HW,3] x [3,3]
+// matmul in double was the larger part of the whole augmentation on the CPU.
 at::Tensor grid_for(const at::Tensor& maps, int64_t h, int64_t w, bool align, const at::Tensor& like) {
-  auto opts = at::TensorOptions().dtype(at::kDouble).device(like.device());
+  auto opts = at::TensorOptions().dtype(at::kFloat).device(like.device());
   auto lin = [&](int64_t n) {
     auto t = at::linspace(-1.0, 1.0, n, opts);
     return align || n == 1 ? t : t * (static_cast<double>(n - 1) / static_cast<double>(n));
   };
-  auto ys = lin(h).view({h, 1}).expand({h, w}), xs = lin(w).view({1, w}).expand({h, w});
-  auto base = at::stack({xs, ys, at::ones_like(xs)}, -1).view({1, h * w, 3});
-  auto g = at::matmul(base, maps.to(like.device()).transpose(1, 2));  // [B,HW,3]
-  auto xy = g.narrow(2, 0, 2) / g.narrow(2, 2, 1);
-  return xy.view({maps.size(0), h, w, 2}).to(like.scalar_type());
+  const auto xs = lin(w).view({1, 1, w}), ys = lin(h).view({1, h, 1});
+  const auto m = maps.to(like.device(), at::kFloat);
+  auto row = [&](int64_t r) {  // m[r,0] x + m[r,1] y + m[r,2], [B,h,w]
+    auto e = [&](int64_t c) { return m.select(1, r).select(1, c).view({-1, 1, 1}); };
+    return (xs * e(0) + ys * e(1)).add_(e(2));
+  };
+  auto gx = row(0), gy = row(1);
+  // The last row is (0, 0, 1) for affine maps: divide only when some map is a perspective one.
+  const bool affine = at::equal(maps.select(1, 2), at::tensor({0.0, 0.0, 1.0}, at::kDouble).expand({maps.size(0), 3}));
+  if (!affine) {
+    auto gz = row(2);
+    gx.div_(gz);
+    gy.div_(gz);
+  }
+  return at::stack({gx, gy}, -1).to(like.scalar_type());
 }
 
 // Points [B,n,2] moved by the inverse maps.

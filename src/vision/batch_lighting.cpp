@@ -88,15 +88,14 @@ at::Tensor LightingTfm::apply(const at::Tensor& x, const std::vector<std::vector
   FA_CHECK(factors.size() == ops_.size(), "LightingTfm: ", factors.size(), " factor lists for ", ops_.size(), " ops");
   if (ops_.empty()) return x;
   const int64_t bs = x.size(0);
-  auto l = x.clamp(1e-7, 1 - 1e-7);
-  l = at::log(l / (1 - l));  // logit
+  auto l = at::logit(x, 1e-7);  // clamps to [eps, 1 - eps] first; a fresh tensor, updated in place below
   for (std::size_t i = 0; i < ops_.size(); ++i) {
     FA_CHECK(static_cast<int64_t>(factors[i].size()) == bs, "LightingTfm: ", factors[i].size(), " factors for a batch of ", bs);
     auto c = at::tensor(factors[i], at::kDouble).to(x.device(), x.scalar_type()).view({bs, 1, 1, 1});
     if (ops_[i].kind == "brightness") {
-      l = l + at::log(c / (1 - c));
+      l.add_(at::logit(c));
     } else if (ops_[i].kind == "contrast") {
-      l = l * c;
+      l.mul_(c);
     } else if (ops_[i].kind == "hue") {  // out of logit space, shift h in HSV, back
       batch_light_detail::check_rgb(x, "LightingTfm (hue)");
       auto hsv = rgb2hsv(at::sigmoid(l));
@@ -111,7 +110,7 @@ at::Tensor LightingTfm::apply(const at::Tensor& x, const std::vector<std::vector
       l = l * c + gray * (1 - c);
     }
   }
-  return at::sigmoid(l);
+  return l.sigmoid_();
 }
 
 nlohmann::json LightingTfm::state() const {
