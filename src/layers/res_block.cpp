@@ -4,6 +4,8 @@
 #include "fastai/core/error.h"
 #include "fastai/layers/conv_layer.h"
 
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <torch/torch.h>
 
 #include <ostream>
@@ -50,12 +52,46 @@ at::Tensor SEModuleImpl::forward(const at::Tensor& x) {
 
 void SEModuleImpl::pretty_print(std::ostream& os) const { os << "fastai::SEModule(" << ch << ", " << nh << ")"; }
 
+SimpleSelfAttentionImpl::SimpleSelfAttentionImpl(int64_t n_in_, int64_t ks_, bool sym_) : n_in(n_in_), ks(ks_), sym(sym_) {
+  FA_CHECK(n_in >= 1, "SimpleSelfAttention: expected n_in >= 1, got ", n_in);
+  FA_CHECK(ks == 1, "SimpleSelfAttention(", n_in, "): only ks=1 is ported (the spectral-norm conv is 1x1), got ks=", ks);
+  reset();
+}
+
+void SimpleSelfAttentionImpl::reset() {
+  conv = register_module("conv", SpectralNormConv1d(n_in, n_in, false));
+  {
+    at::NoGradGuard ng;  // fastai's _conv1d_spect: kaiming_normal_ before spectral_norm
+    torch::nn::init::kaiming_normal_(conv->weight_orig);
+  }
+  gamma = register_parameter("gamma", at::zeros({1}));
+}
+
+at::Tensor SimpleSelfAttentionImpl::forward(const at::Tensor& x) {
+  FA_CHECK(x.defined() && x.dim() >= 3 && x.size(1) == n_in, "SimpleSelfAttention(", n_in,
+           "): expected input of shape [bs, ", n_in, ", *spatial], got ", layers_detail::shape_str(x));
+  const auto size = x.sizes().vec();
+  at::Tensor xf = x.reshape({size[0], size[1], -1});
+  at::Tensor w = conv->weight(conv->is_training());
+  if (sym) {
+    at::Tensor c = w.reshape({n_in, n_in});
+    w = ((c + c.t()) / 2).reshape({n_in, n_in, 1});
+  }
+  at::Tensor convx = at::conv1d(xf, w);
+  at::Tensor xxT = at::bmm(xf, xf.transpose(1, 2));
+  at::Tensor o = gamma * at::bmm(xxT, convx) + xf;
+  return o.reshape(size).contiguous();
+}
+
+void SimpleSelfAttentionImpl::pretty_print(std::ostream& os) const {
+  os << "fastai::SimpleSelfAttention(" << n_in << ", sym=" << (sym ? "true" : "false") << ")";
+}
+
 ResBlockImpl::ResBlockImpl(int64_t expansion_, int64_t ni_, int64_t nf_, ResBlockOptions o)
     : expansion(expansion_), ni(ni_), nf(nf_), options(std::move(o)) {
   FA_CHECK(expansion >= 1 && ni >= 1 && nf >= 1, "ResBlock: expected expansion, ni and nf >= 1, got (", expansion, ", ", ni,
            ", ", nf, ")");
   FA_CHECK(options.stride >= 1, "ResBlock: expected stride >= 1, got ", options.stride);
-  FA_CHECK(!options.sa, "ResBlock: sa=true needs SimpleSelfAttention (spectral norm), which is not ported yet");
   reset();
 }
 
@@ -82,7 +118,9 @@ void ResBlockImpl::reset() {
     convpath->push_back(ConvLayer(nh1, nh2, k0(o.ks, o.stride, o.dw ? nh1 : o.groups)));
     convpath->push_back(ConvLayer(nh2, nfe, k1(1)));
   }
-  if (o.reduction) convpath->push_back(SEModule(nfe, *o.reduction, res_block_detail::clone_act(o.act)));
+  if (o.reduction && *o.reduction != 0)  // fastai: `if reduction:`, so 0 means no SEModule
+    convpath->push_back(SEModule(nfe, *o.reduction, res_block_detail::clone_act(o.act)));
+  if (o.sa) convpath->push_back(SimpleSelfAttention(nfe, 1, o.sym));
 
   std::vector<torch::nn::AnyModule> id;
   if (nie != nfe) id.emplace_back(ConvLayer(nie, nfe, {.ks = 1, .ndim = o.ndim, .act = {}}));

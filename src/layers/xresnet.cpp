@@ -48,7 +48,7 @@ XResNetImpl::XResNetImpl(int64_t expansion_, std::vector<int64_t> layers_, XResN
   FA_CHECK(o.stem_szs.size() == 3, "XResNet: expected 3 stem sizes, got ", o.stem_szs.size());
   FA_CHECK(o.c_in >= 1 && o.n_out >= 1, "XResNet: expected c_in >= 1 and n_out >= 1, got (", o.c_in, ", ", o.n_out, ")");
   FA_CHECK(o.ndim >= 1 && o.ndim <= 3, "XResNet: expected ndim 1, 2 or 3, got ", o.ndim);
-  FA_CHECK(!o.sa, "XResNet: sa=true needs SimpleSelfAttention (spectral norm), which is not ported yet");
+  FA_CHECK(o.base_width >= 1, "XResNet: expected base_width >= 1, got ", o.base_width);
 
   std::vector<int64_t> stem{o.c_in, o.stem_szs[0], o.stem_szs[1], o.stem_szs[2]};
   for (size_t i = 0; i < 3; ++i)
@@ -65,7 +65,16 @@ XResNetImpl::XResNetImpl(int64_t expansion_, std::vector<int64_t> layers_, XResN
     for (int64_t j = 0; j < layers[i]; ++j) {
       ResBlockOptions b = o.block;
       b.stride = j == 0 ? (i == 0 ? 1 : o.stride) : 1;
-      b.sa = false;
+      // fastai: sa only in stage len(layers) - 4, and there in its last block
+      b.sa = o.sa && static_cast<int64_t>(i) == static_cast<int64_t>(layers.size()) - 4 && j == layers[i] - 1;
+      const int64_t nf = szs[i + 1];
+      if (o.block_kind == XResNetBlock::SE) {
+        b.nh1 = nf * 2;
+        b.nh2 = nf * expansion;
+      } else if (o.block_kind == XResNetBlock::SEResNeXt) {
+        b.nh2 = nf * o.base_width / 64 * b.groups;  // math.floor(nf * (base_width / 64)) * groups
+        FA_CHECK(*b.nh2 >= 1, "XResNet: SEResNeXt stage ", i, " has nf=", nf, ", too small for base_width ", o.base_width);
+      }
       b.act = xresnet_detail::clone_act(o.act);
       b.ndim = o.ndim;
       b.ks = o.ks;
@@ -105,5 +114,51 @@ XResNet xresnet34(XResNetOptions o) { return XResNet(1, {3, 4, 6, 3}, std::move(
 XResNet xresnet50(XResNetOptions o) { return XResNet(4, {3, 4, 6, 3}, std::move(o)); }
 XResNet xresnet101(XResNetOptions o) { return XResNet(4, {3, 4, 23, 3}, std::move(o)); }
 XResNet xresnet152(XResNetOptions o) { return XResNet(4, {3, 8, 36, 3}, std::move(o)); }
+
+XResNet xresnet18_deep(XResNetOptions o) { return XResNet(1, {2, 2, 2, 2, 1, 1}, std::move(o)); }
+XResNet xresnet34_deep(XResNetOptions o) { return XResNet(1, {3, 4, 6, 3, 1, 1}, std::move(o)); }
+XResNet xresnet50_deep(XResNetOptions o) { return XResNet(4, {3, 4, 6, 3, 1, 1}, std::move(o)); }
+XResNet xresnet18_deeper(XResNetOptions o) { return XResNet(1, {2, 2, 1, 1, 1, 1, 1, 1}, std::move(o)); }
+XResNet xresnet34_deeper(XResNetOptions o) { return XResNet(1, {3, 4, 6, 3, 1, 1, 1, 1}, std::move(o)); }
+XResNet xresnet50_deeper(XResNetOptions o) { return XResNet(4, {3, 4, 6, 3, 1, 1, 1, 1}, std::move(o)); }
+
+namespace xresnet_detail {
+const std::vector<int64_t> g0{2, 2, 2, 2}, g1{3, 4, 6, 3}, g2{3, 4, 23, 3}, g3{3, 8, 36, 3};
+XResNet variant(XResNetBlock kind, int64_t expansion, const std::vector<int64_t>& layers, int64_t groups, int64_t reduction,
+                XResNetOptions o) {
+  o.block_kind = kind;
+  o.block.groups = groups;
+  o.block.reduction = reduction;
+  return XResNet(expansion, layers, std::move(o));
+}
+// fastai's se_kwargs1 (SE), se_kwargs2 (SE ResNeXt), se_kwargs3 (ResNeXt)
+XResNet se(int64_t e, const std::vector<int64_t>& l, XResNetOptions o) { return variant(XResNetBlock::SE, e, l, 1, 16, std::move(o)); }
+XResNet sext(int64_t e, const std::vector<int64_t>& l, XResNetOptions o) {
+  return variant(XResNetBlock::SEResNeXt, e, l, 32, 16, std::move(o));
+}
+XResNet resnext(int64_t e, const std::vector<int64_t>& l, XResNetOptions o) {
+  return variant(XResNetBlock::SEResNeXt, e, l, 32, 0, std::move(o));
+}
+}  // namespace xresnet_detail
+
+XResNet xse_resnet18(XResNetOptions o) { return xresnet_detail::se(1, xresnet_detail::g0, std::move(o)); }
+XResNet xse_resnet34(XResNetOptions o) { return xresnet_detail::se(1, xresnet_detail::g1, std::move(o)); }
+XResNet xse_resnet50(XResNetOptions o) { return xresnet_detail::se(4, xresnet_detail::g1, std::move(o)); }
+XResNet xse_resnet101(XResNetOptions o) { return xresnet_detail::se(4, xresnet_detail::g2, std::move(o)); }
+XResNet xse_resnet152(XResNetOptions o) { return xresnet_detail::se(4, xresnet_detail::g3, std::move(o)); }
+XResNet xresnext18(XResNetOptions o) { return xresnet_detail::resnext(1, xresnet_detail::g0, std::move(o)); }
+XResNet xresnext34(XResNetOptions o) { return xresnet_detail::resnext(1, xresnet_detail::g1, std::move(o)); }
+XResNet xresnext50(XResNetOptions o) { return xresnet_detail::resnext(4, xresnet_detail::g1, std::move(o)); }
+XResNet xresnext101(XResNetOptions o) { return xresnet_detail::resnext(4, xresnet_detail::g2, std::move(o)); }
+XResNet xresnext152(XResNetOptions o) { return xresnet_detail::resnext(4, xresnet_detail::g3, std::move(o)); }
+XResNet xse_resnext18(XResNetOptions o) { return xresnet_detail::sext(1, xresnet_detail::g0, std::move(o)); }
+XResNet xse_resnext34(XResNetOptions o) { return xresnet_detail::sext(1, xresnet_detail::g1, std::move(o)); }
+XResNet xse_resnext50(XResNetOptions o) { return xresnet_detail::sext(4, xresnet_detail::g1, std::move(o)); }
+XResNet xse_resnext101(XResNetOptions o) { return xresnet_detail::sext(4, xresnet_detail::g2, std::move(o)); }
+XResNet xse_resnext152(XResNetOptions o) { return xresnet_detail::sext(4, xresnet_detail::g3, std::move(o)); }
+XResNet xsenet154(XResNetOptions o) {
+  o.p = 0.2;
+  return xresnet_detail::variant(XResNetBlock::SE, 4, xresnet_detail::g3, 64, 16, std::move(o));
+}
 
 }  // namespace fastai

@@ -42,7 +42,18 @@ const std::vector<Arch>& archs() {
       {"resnet18", resnet18, nullptr},   {"resnet34", resnet34, nullptr},   {"resnet50", resnet50, nullptr},
       {"resnet101", resnet101, nullptr}, {"resnet152", resnet152, nullptr}, {"xresnet18", nullptr, xresnet18},
       {"xresnet34", nullptr, xresnet34}, {"xresnet50", nullptr, xresnet50}, {"xresnet101", nullptr, xresnet101},
-      {"xresnet152", nullptr, xresnet152}};
+      {"xresnet152", nullptr, xresnet152},
+      {"xresnet18_deep", nullptr, xresnet18_deep}, {"xresnet34_deep", nullptr, xresnet34_deep},
+      {"xresnet50_deep", nullptr, xresnet50_deep}, {"xresnet18_deeper", nullptr, xresnet18_deeper},
+      {"xresnet34_deeper", nullptr, xresnet34_deeper}, {"xresnet50_deeper", nullptr, xresnet50_deeper},
+      {"xse_resnet18", nullptr, xse_resnet18}, {"xse_resnet34", nullptr, xse_resnet34},
+      {"xse_resnet50", nullptr, xse_resnet50}, {"xse_resnet101", nullptr, xse_resnet101},
+      {"xse_resnet152", nullptr, xse_resnet152}, {"xresnext18", nullptr, xresnext18},
+      {"xresnext34", nullptr, xresnext34}, {"xresnext50", nullptr, xresnext50},
+      {"xresnext101", nullptr, xresnext101}, {"xresnext152", nullptr, xresnext152},
+      {"xse_resnext18", nullptr, xse_resnext18}, {"xse_resnext34", nullptr, xse_resnext34},
+      {"xse_resnext50", nullptr, xse_resnext50}, {"xse_resnext101", nullptr, xse_resnext101},
+      {"xse_resnext152", nullptr, xse_resnext152}, {"xsenet154", nullptr, xsenet154}};
   return a;
 }
 const Arch& arch_named(const std::string& name) {
@@ -82,7 +93,7 @@ Learner make_learner(const DataLoaders& dls, torch::nn::Sequential body, const s
   FA_CHECK(c && *c > 0, "vision_learner: n_out is not defined and could not be inferred from the data; pass .n_out");
   if (o.pretrained) {
     FA_CHECK(!arch.empty(), "vision_learner: pretrained weights need an architecture known by name (resnet18..152, "
-             "xresnet18..152)");
+             "xresnet18..152 and their _deep / _deeper / xse_ / xresnext / xse_resnext variants)");
     load_body_weights(body, arch, o.weights);
     if (o.normalize) add_normalize(dls, imagenet_stats);
   }

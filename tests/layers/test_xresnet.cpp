@@ -168,11 +168,11 @@ TEST(XResNet, BadInputsAreErrors) {
   auto m = xresnet18();
   expect_error([&] { m(torch::randn({2, 1, 64, 64})); }, {"XResNet", "[bs, 3, h, w]", "[2, 1, 64, 64]"});
   expect_error([] { xresnet18({.ks = 4}); }, {"XResNet", "odd", "ks=4"});
-  expect_error([] { xresnet18({.sa = true}); }, {"XResNet", "sa=true", "not ported"});
+  expect_error([] { xresnet18({.base_width = 0}); }, {"XResNet", "base_width >= 1", "got 0"});
   expect_error([] { fastai::XResNet(1, {}); }, {"XResNet", "at least one stage"});
   fastai::ResBlock b(4, 16, 32);
   expect_error([&] { b(torch::randn({2, 16, 8, 8})); }, {"ResBlock(4, 16, 32)", "[bs, 64, h, w]", "[2, 16, 8, 8]"});
-  expect_error([] { fastai::ResBlock(1, 8, 8, {.sa = true}); }, {"ResBlock", "sa=true"});
+  // sa=true is ported now (SimpleSelfAttention): see test_xresnet_variants.cpp
 }
 
 }  // namespace fastai::testing::layers

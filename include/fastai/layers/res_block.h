@@ -2,6 +2,7 @@
 // (squeeze-and-excitation), the blocks XResNet is made of.
 #pragma once
 #include "fastai/layers/norm.h"
+#include "fastai/layers/pixel_shuffle.h"
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/cloneable.h>
@@ -47,12 +48,13 @@ class SEModule : public torch::nn::ModuleHolder<SEModuleImpl> {
 struct ResBlockOptions {
   int64_t stride = 1;
   int64_t groups = 1;                               ///< groups of the ks x ks conv (ResNeXt)
-  std::optional<int64_t> reduction = std::nullopt;  ///< SEModule(nf * expansion, reduction) when set
+  std::optional<int64_t> reduction = std::nullopt;  ///< SEModule(nf * expansion, reduction) when set and not 0 (fastai's `if reduction`)
   std::optional<int64_t> nh1 = std::nullopt;        ///< hidden widths (default nh2, and nf)
   std::optional<int64_t> nh2 = std::nullopt;
   bool dw = false;                                  ///< depthwise ks x ks conv
   int64_t g2 = 1;                                   ///< groups of the last conv
-  bool sa = false;  ///< SimpleSelfAttention (needs spectral norm): not ported, true is an Error
+  bool sa = false;                                  ///< SimpleSelfAttention(nf * expansion, ks=1, sym) after the SEModule
+  bool sym = false;                                 ///< SimpleSelfAttention's symmetric weight
   std::optional<NormType> norm_type = NormType::Batch;  ///< the last conv gets the *Zero variant
   torch::nn::AnyModule act = torch::nn::AnyModule(torch::nn::ReLU());  ///< cloned; ReLU becomes inplace after the add
   int64_t ndim = 2;
@@ -60,9 +62,40 @@ struct ResBlockOptions {
   bool pool_first = true;                           ///< shortcut: AvgPool before (true) or after the 1x1 ConvLayer
 };
 
+/// fastai's SimpleSelfAttention(n_in, ks=1, sym=False): x viewed as [bs, n_in, N] (N the product
+/// of the spatial sizes), o = (x xᵀ) conv(x) with conv a spectral-normalised 1x1 Conv1d n_in ->
+/// n_in without bias (kaiming_normal init); out = gamma * o + x reshaped back, gamma a [1]
+/// parameter starting at 0 (so the layer is the identity at init). sym uses (W + Wᵀ) / 2 of the
+/// normalised weight W (fastai's intent: its own assignment is overwritten by the spectral-norm
+/// hook). Children "conv" (parameter "conv.weight_orig", buffers "conv.weight_u" / "conv.weight_v")
+/// and parameter "gamma". Only ks = 1 is ported (what ResBlock uses); other ks are an Error.
+class SimpleSelfAttentionImpl : public torch::nn::Cloneable<SimpleSelfAttentionImpl> {
+ public:
+  explicit SimpleSelfAttentionImpl(int64_t n_in, int64_t ks = 1, bool sym = false);
+  /// x [bs, n_in, *spatial] -> same shape; Error naming the shape when the channels differ.
+  at::Tensor forward(const at::Tensor& x);
+  void reset() override;
+  /// Prints "fastai::SimpleSelfAttention(n_in, sym=..)".
+  void pretty_print(std::ostream& os) const override;
+
+  int64_t n_in = 0, ks = 1;
+  bool sym = false;
+  SpectralNormConv1d conv{nullptr};
+  at::Tensor gamma;
+};
+/// Holder (TORCH_MODULE pattern).
+class SimpleSelfAttention : public torch::nn::ModuleHolder<SimpleSelfAttentionImpl> {
+ public:
+  using torch::nn::ModuleHolder<SimpleSelfAttentionImpl>::ModuleHolder;
+  using Impl = SimpleSelfAttentionImpl;
+  explicit SimpleSelfAttention(int64_t n_in, int64_t ks = 1, bool sym = false)
+      : ModuleHolder(std::make_shared<SimpleSelfAttentionImpl>(n_in, ks, sym)) {}
+};
+
 /// fastai's ResBlock(expansion, ni, nf, ...): act(convpath(x) + idpath(x)), with ni and nf
 /// multiplied by expansion (1: two ks x ks ConvLayers; 4: 1x1, ks x ks, 1x1). convpath's last
-/// ConvLayer has no activation and a BatchZero (zero-weight) norm; idpath = [AvgPool(stride,
+/// ConvLayer has no activation and a BatchZero (zero-weight) norm, then SEModule (reduction) and
+/// SimpleSelfAttention (sa) when asked; idpath = [AvgPool(stride,
 /// ceil_mode), ConvLayer 1x1 without act] as needed. Children "convpath", "idpath", "act".
 class ResBlockImpl : public torch::nn::Cloneable<ResBlockImpl> {
  public:
