@@ -5,6 +5,7 @@
 #include "fastai/core/error.h"
 #include "fastai/core/files.h"
 #include "fastai/data/tfmd_dl.h"
+#include "fastai/learner/export_file.h"
 #include "fastai/learner/learner.h"
 
 #include <ATen/ATen.h>
@@ -43,14 +44,6 @@ Item as_type(const std::string& type_name, at::Tensor t) {
   if (type_name == "TensorPoint") return TensorPoint(std::move(t));
   if (type_name == "TensorBBox") return TensorBBox(std::move(t));
   return t;
-}
-
-std::string read_meta_text(torch::serialize::InputArchive& ar, const std::filesystem::path& file) {
-  at::Tensor bytes;
-  FA_CHECK(ar.try_read("fastai.export", bytes), "load_learner: ", file,
-           " has no 'fastai.export' entry: it is not a file written by Learner::export_to");
-  bytes = bytes.contiguous();
-  return std::string(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), static_cast<size_t>(bytes.numel()));
 }
 
 }  // namespace learner_export_detail
@@ -96,36 +89,18 @@ std::filesystem::path Learner::export_to(const std::filesystem::path& file) {
                          {"loss_params", loss_func.params},
                          {"target_type", dls.target_type()},
                          {"dls", dls.inference_state()}};
-  std::string text = meta.dump();
-  torch::serialize::OutputArchive ar;
-  ar.write("fastai.export", at::tensor(std::vector<uint8_t>(text.begin(), text.end()), at::kByte));
-  for (auto& p : model.module->named_parameters()) ar.write("model." + p.key(), p.value().detach().cpu());
-  for (auto& b : model.module->named_buffers()) ar.write("model." + b.key(), b.value().cpu(), /*is_buffer=*/true);
-  atomic_write(dst, [&](const std::filesystem::path& tmp) { ar.save_to(tmp.string()); });
+  write_export_file(dst, meta, *model.module);
   return dst;
 }
 
 Learner load_learner(const std::filesystem::path& file, std::optional<c10::Device> device) {
   namespace d = learner_export_detail;
-  FA_CHECK(std::filesystem::exists(file), "load_learner: no file ", file, " (Learner::export_to writes it)");
-  torch::serialize::InputArchive ar;
-  try {
-    ar.load_from(file.string());
-  } catch (const c10::Error& e) {
-    fail("load_learner: cannot read ", file, " as an export: ", e.what_without_backtrace());
-  }
-  nlohmann::json meta;
-  try {
-    meta = nlohmann::json::parse(d::read_meta_text(ar, file));
-  } catch (const nlohmann::json::exception& e) {
-    fail("load_learner: the metadata in ", file, " is not valid JSON: ", e.what());
-  }
-  const std::string format = meta.value("format", "");
-  FA_CHECK(format != "fastai-cpp tabular learner", "load_learner: ", file,
+  ExportFile f = read_export_file(file, "", 0, "load_learner");
+  const nlohmann::json& meta = f.meta;
+  // A tabular export has its own format: say so instead of "another format".
+  FA_CHECK(meta.value("format", "") != "fastai-cpp tabular learner", "load_learner: ", file,
            " is a tabular export: read it with load_tabular_learner");
-  FA_CHECK(format == d::kFormat && meta.value("version", 0) == d::kVersion, "load_learner: ", file,
-           " is not a version-", d::kVersion, " learner export (format '", format, "', version ",
-           meta.value("version", 0), ")");
+  check_export_format(f, file, d::kFormat, d::kVersion, "load_learner");
   const c10::Device dev = device.value_or(c10::Device(c10::kCPU));
   DataLoaders dls;
   try {
@@ -135,20 +110,8 @@ Learner load_learner(const std::filesystem::path& file, std::optional<c10::Devic
   }
   const nlohmann::json& spec = meta.at("model");
   Model model = build_model(spec);
-  {
-    torch::NoGradGuard no_grad;
-    auto read = [&](const std::string& key, at::Tensor& dst, bool buffer) {
-      at::Tensor t;
-      FA_CHECK(ar.try_read("model." + key, t, buffer), "load_learner: ", file, " has no entry 'model.", key,
-               "' that the model needs");
-      FA_CHECK(t.sizes() == dst.sizes(), "load_learner: entry 'model.", key, "' in ", file, " has shape ", t.sizes(),
-               " but the model's is ", dst.sizes());
-      dst.copy_(t);
-    };
-    for (auto& p : model.module->named_parameters()) read(p.key(), p.value(), false);
-    for (auto& b : model.module->named_buffers()) read(b.key(), b.value(), true);
-    model.module->to(dev);
-  }
+  load_export_weights(f, *model.module, file, "load_learner");
+  model.module->to(dev);
   LossFunc loss;
   try {
     loss = loss_from_hint(LossHint{meta.value("loss", ""), meta.value("loss_params", nlohmann::json::object())});
@@ -199,6 +162,60 @@ ItemPrediction Learner::predict(const Item& raw) {
   if (!decoded.empty() && static_cast<int>(decoded[0].size()) > n_inp)
     p.label = show_text(decoded[0][static_cast<size_t>(n_inp)]);
   return p;
+}
+
+void write_export_file(const std::filesystem::path& file, const nlohmann::json& meta, torch::nn::Module& m) {
+  const std::string text = meta.dump();
+  torch::serialize::OutputArchive ar;
+  ar.write("fastai.export", at::tensor(std::vector<uint8_t>(text.begin(), text.end()), at::kByte));
+  for (auto& p : m.named_parameters()) ar.write("model." + p.key(), p.value().detach().cpu());
+  for (auto& b : m.named_buffers()) ar.write("model." + b.key(), b.value().cpu(), /*is_buffer=*/true);
+  atomic_write(file, [&](const std::filesystem::path& tmp) { ar.save_to(tmp.string()); });
+}
+
+ExportFile read_export_file(const std::filesystem::path& file, const std::string& format, int version,
+                            const std::string& who) {
+  FA_CHECK(std::filesystem::exists(file), who, ": no file ", file, " (export_to writes it)");
+  ExportFile f;
+  try {
+    f.archive.load_from(file.string());
+  } catch (const c10::Error& e) {
+    fail(who, ": cannot read ", file, " as an export: ", e.what_without_backtrace());
+  }
+  at::Tensor bytes;
+  FA_CHECK(f.archive.try_read("fastai.export", bytes), who, ": ", file,
+           " has no 'fastai.export' entry: it is not a file written by export_to");
+  bytes = bytes.contiguous();
+  const std::string text(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), static_cast<size_t>(bytes.numel()));
+  try {
+    f.meta = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    fail(who, ": the metadata in ", file, " is not valid JSON: ", e.what());
+  }
+  FA_CHECK(f.meta.is_object(), who, ": the metadata in ", file, " is not a JSON object");
+  if (!format.empty()) check_export_format(f, file, format, version, who);
+  return f;
+}
+
+void check_export_format(const ExportFile& f, const std::filesystem::path& file, const std::string& format, int version,
+                         const std::string& who) {
+  FA_CHECK(f.meta.value("format", "") == format && f.meta.value("version", 0) == version, who, ": ", file,
+           " is not a version-", version, " '", format, "' export (format '", f.meta.value("format", ""),
+           "', version ", f.meta.value("version", 0), ")");
+}
+
+void load_export_weights(ExportFile& f, torch::nn::Module& m, const std::filesystem::path& file, const std::string& who) {
+  torch::NoGradGuard no_grad;
+  auto read = [&](const std::string& key, at::Tensor& dst, bool buffer) {
+    at::Tensor t;
+    FA_CHECK(f.archive.try_read("model." + key, t, buffer), who, ": ", file, " has no entry 'model.", key,
+             "' that the model needs");
+    FA_CHECK(t.sizes() == dst.sizes(), who, ": entry 'model.", key, "' in ", file, " has shape ", t.sizes(),
+             " but the model's is ", dst.sizes());
+    dst.copy_(t);
+  };
+  for (auto& p : m.named_parameters()) read(p.key(), p.value(), false);
+  for (auto& b : m.named_buffers()) read(b.key(), b.value(), true);
 }
 
 }  // namespace fastai

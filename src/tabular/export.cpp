@@ -4,6 +4,7 @@
 // data's state and the model spec as bytes.
 #include "fastai/core/error.h"
 #include "fastai/core/files.h"
+#include "fastai/learner/export_file.h"
 #include "fastai/layers/embedding_dot_bias.h"
 #include "fastai/tabular/learner.h"
 
@@ -62,38 +63,13 @@ std::filesystem::path TabularLearner::export_to(const std::filesystem::path& fil
   const auto dst = file.is_absolute() ? file : path / file;
   nlohmann::json meta = {{"format", kFormat}, {"version", kVersion}, {"to", to_->state()}, {"model", spec_},
                          {"loss", loss_func.name}, {"with_cont", with_cont_}};
-  std::string text = meta.dump();
-  torch::serialize::OutputArchive ar;
-  ar.write("fastai.export", at::tensor(std::vector<uint8_t>(text.begin(), text.end()), at::kByte));
-  for (auto& p : model.module->named_parameters()) ar.write("model." + p.key(), p.value().detach().cpu());
-  for (auto& b : model.module->named_buffers()) ar.write("model." + b.key(), b.value().cpu(), /*is_buffer=*/true);
-  atomic_write(dst, [&](const std::filesystem::path& tmp) { ar.save_to(tmp.string()); });
+  write_export_file(dst, meta, *model.module);
   return dst;
 }
 
 TabularLearner load_tabular_learner(const std::filesystem::path& file, std::optional<c10::Device> device) {
-  FA_CHECK(std::filesystem::exists(file), "load_tabular_learner: no file ", file,
-           " (TabularLearner::export_to writes it)");
-  torch::serialize::InputArchive ar;
-  at::Tensor bytes;
-  try {
-    ar.load_from(file.string());
-  } catch (const c10::Error& e) {
-    fail("load_tabular_learner: cannot read ", file, " as an export: ", e.what_without_backtrace());
-  }
-  FA_CHECK(ar.try_read("fastai.export", bytes), "load_tabular_learner: ", file,
-           " has no 'fastai.export' entry: it is not a file written by TabularLearner::export_to");
-  bytes = bytes.contiguous();
-  std::string text(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), bytes.numel());
-  nlohmann::json meta;
-  try {
-    meta = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    fail("load_tabular_learner: the metadata in ", file, " is not valid JSON: ", e.what());
-  }
-  FA_CHECK(meta.value("format", "") == kFormat && meta.value("version", 0) == kVersion, "load_tabular_learner: ",
-           file, " is not a version-", kVersion, " tabular export (format '", meta.value("format", ""), "', version ",
-           meta.value("version", 0), ")");
+  ExportFile f = read_export_file(file, kFormat, kVersion, "load_tabular_learner");
+  const nlohmann::json& meta = f.meta;
   auto to = std::make_shared<TabularPandas>(TabularPandas::from_state(meta.at("to")));
   auto dls = TabularDataLoaders::for_inference(to, meta.at("with_cont").get<bool>(), device);
   const nlohmann::json& spec = meta.at("model");
@@ -104,20 +80,8 @@ TabularLearner load_tabular_learner(const std::filesystem::path& file, std::opti
     loss = loss_from_hint(*dls.loss_hint());
   }
   Model model = model_from_spec(spec);
-  {
-    torch::NoGradGuard no_grad;
-    auto read = [&](const std::string& key, at::Tensor& dst, bool buffer) {
-      at::Tensor t;
-      FA_CHECK(ar.try_read("model." + key, t, buffer), "load_tabular_learner: ", file, " has no entry 'model.", key,
-               "' that the model needs");
-      FA_CHECK(t.sizes() == dst.sizes(), "load_tabular_learner: entry 'model.", key, "' in ", file, " has shape ",
-               t.sizes(), " but the model's is ", dst.sizes());
-      dst.copy_(t);
-    };
-    for (auto& p : model.module->named_parameters()) read(p.key(), p.value(), false);
-    for (auto& b : model.module->named_buffers()) read(b.key(), b.value(), true);
-    model.module->to(dls.device());
-  }
+  load_export_weights(f, *model.module, file, "load_tabular_learner");
+  model.module->to(dls.device());
   return TabularLearner(dls, std::move(model), LearnerOptions{.loss_func = loss, .default_cbs = false}, spec);
 }
 

@@ -90,7 +90,7 @@ TEST(TabularExport, CollabRoundTripAndBadFiles) {
   expect_error([&] { load_tabular_learner(junk); }, {"junk.fai", "cannot read"});
   learn.path = tmp.p;
   auto saved = learn.save("weights");  // a Learner::save file: an archive, but no export metadata
-  expect_error([&] { load_tabular_learner(saved); }, {"weights.pth", "not a file written by TabularLearner::export_to"});
+  expect_error([&] { load_tabular_learner(saved); }, {"weights.pth", "not a file written by export_to"});
   // Exporting over a folder fails and leaves no temporary file behind.
   std::filesystem::create_directories(tmp.p / "dir.fai");
   EXPECT_THROW(learn.export_to(tmp.p / "dir.fai"), std::exception);
