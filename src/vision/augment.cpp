@@ -140,8 +140,10 @@ at::Tensor resize_u8(const at::Tensor& x, int64_t oh, int64_t ow) {
     uint8_t* op = o + l * oh * ow;
     for (int64_t i = 0; i < oh; ++i)
       for (int64_t c = 0; c < ow; ++c) {
-        const float v = std::nearbyint(b[static_cast<size_t>(c * oh + i)]);
-        op[i * ow + c] = static_cast<uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
+        // Clamp, then round half up by truncation (no libm call per pixel); ties, which round to
+        // even in nearbyint, are rare in a weighted sum and differ by one level at most.
+        const float v = b[static_cast<size_t>(c * oh + i)];
+        op[i * ow + c] = static_cast<uint8_t>(static_cast<int>((v < 0.f ? 0.f : v > 255.f ? 255.f : v) + 0.5f));
       }
   }
   return out;
