@@ -141,7 +141,23 @@ MaskCreate::MaskCreate(std::vector<std::string> codes) : Transform("MaskCreate")
 Item MaskCreate::encodes_item(const Item& x) const {
   if (x.is<TensorMask>()) return x;
   if (!x.empty() && !has_encodes(x.type())) vision_data_detail::bad_item("MaskCreate", x, "a mask");
-  return Transform::encodes_item(x);
+  Item r = Transform::encodes_item(x);
+  // With codes, a mask value past them would only fail later, inside the loss, far from the file.
+  if (!codes_.empty() && r.is<TensorMask>()) {
+    const at::Tensor& m = r.get<TensorMask>().data;
+    const auto n = static_cast<int64_t>(codes_.size());
+    if (m.numel() > 0) {
+      const int64_t mx = m.max().item<int64_t>();
+      if (mx >= n) {
+        std::string what = x.is<std::filesystem::path>() ? x.get<std::filesystem::path>().string()
+                           : x.is<std::string>()         ? x.get<std::string>()
+                                                          : describe(x);
+        fail("MaskBlock: the mask ", what, " holds the value ", mx, " but there are only ", n, " codes (values 0..",
+             n - 1, ")");
+      }
+    }
+  }
+  return r;
 }
 
 std::optional<int64_t> MaskCreate::c() const {

@@ -22,27 +22,6 @@ namespace fastai {
 
 namespace fs = std::filesystem;
 
-// ---- CheckedMaskCreate ------------------------------------------------------------------------
-
-CheckedMaskCreate::CheckedMaskCreate(std::vector<std::string> codes)
-    : MaskCreate(codes), n_codes_(static_cast<int64_t>(codes.size())) {}
-
-Item CheckedMaskCreate::encodes_item(const Item& x) const {
-  Item r = MaskCreate::encodes_item(x);
-  if (n_codes_ > 0 && (x.is<fs::path>() || x.is<std::string>()) && r.is<TensorMask>()) {
-    const at::Tensor& m = r.get<TensorMask>().data;
-    if (m.numel() > 0) {
-      const int64_t mx = m.max().item<int64_t>();
-      if (mx >= n_codes_) {
-        const std::string file = x.is<fs::path>() ? x.get<fs::path>().string() : x.get<std::string>();
-        fail("MaskBlock: the mask ", file, " holds the value ", mx, " but there are only ", n_codes_,
-             " codes (values 0..", n_codes_ - 1, ")");
-      }
-    }
-  }
-  return r;
-}
-
 // ---- SegmentationDataLoaders ------------------------------------------------------------------
 
 DataLoaders SegmentationDataLoaders::from_label_func(const fs::path& path, std::vector<fs::path> fnames,
@@ -59,9 +38,7 @@ DataLoaders SegmentationDataLoaders::from_label_func(const fs::path& path, std::
              lbl.string(), ", which is not an existing file");
     return lbl;
   };
-  TransformBlock masks = MaskBlock(o.codes);
-  masks.type_tfms = {std::make_shared<CheckedMaskCreate>(o.codes)};
-  DataBlockOptions b{.blocks = {ImageBlock(o.img_mode), std::move(masks)},
+  DataBlockOptions b{.blocks = {ImageBlock(o.img_mode), MaskBlock(o.codes)},
                      .get_items = [files](const Item&) { return files; },
                      .get_y = ItemFn(std::move(get_y), "label_func"),
                      .splitter = RandomSplitter(o.valid_pct, o.seed),

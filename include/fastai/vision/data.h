@@ -43,7 +43,8 @@ class ImageCreate : public Transform {
 
 /// A file path (std::filesystem::path or std::string), encoded bytes or an integer at::Tensor
 /// [H,W] -> int64 TensorMask [H,W] with load_mask (fastai PILMask.create); a TensorMask passes. With codes, vocab()
-/// returns them and c() their number. As a target it implies CrossEntropyLossFlat(axis=1).
+/// returns them and c() their number, and a mask holding a value >= their number is an Error naming the file and
+/// the value (fastai does not check: the loss would fail later with an index error). As a target it implies CrossEntropyLossFlat(axis=1).
 /// make_transform name "MaskCreate"; state {"codes": [...]}.
 class MaskCreate : public Transform {
  public:

@@ -15,21 +15,6 @@
 
 namespace fastai {
 
-/// MaskCreate(codes) that also checks, when a mask file is loaded, that every value is below the
-/// number of codes: a value >= len(codes) is an Error naming the file, the value and the codes'
-/// count (caught per item, when the mask is read, rather than as an index error in the loss).
-/// Serialises as a plain MaskCreate.
-class CheckedMaskCreate : public MaskCreate {
- public:
-  explicit CheckedMaskCreate(std::vector<std::string> codes = {});
-
- protected:
-  Item encodes_item(const Item& x) const override;
-
- private:
-  int64_t n_codes_ = 0;
-};
-
 /// SegmentationDataLoaders options (fastai's names and defaults).
 struct SegmentationDataLoadersOptions {
   std::vector<std::string> codes = {};           ///< class names, index = mask value
@@ -51,7 +36,7 @@ struct SegmentationDataLoaders {
   /// get_y = label_func) over `fnames` (relative names are taken under `path`): the masks are
   /// label_func(image path). Errors: empty fnames or label_func; label_func giving a file that
   /// does not exist (names it and the image); a mask value >= len(codes) (names the file and
-  /// the value, see CheckedMaskCreate).
+  /// the value, see MaskCreate).
   static DataLoaders from_label_func(const std::filesystem::path& path, std::vector<std::filesystem::path> fnames,
                                      std::function<std::filesystem::path(const std::filesystem::path&)> label_func,
                                      SegmentationDataLoadersOptions o = {});
