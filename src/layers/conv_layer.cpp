@@ -2,6 +2,7 @@
 
 #include "codes.h"
 #include "fastai/core/error.h"
+#include "fastai/layers/weight_norm.h"
 
 #include <torch/torch.h>
 
@@ -46,17 +47,16 @@ std::string auto_init(const torch::nn::AnyModule& act) {
   return "none";
 }
 
-void init_conv(torch::nn::Module& conv, const std::string& init, const std::optional<double>& bias_std) {
+// fastai's init_linear on the conv's weight and bias (bias undefined: none).
+void init_conv(at::Tensor weight, at::Tensor bias, const std::string& init, const std::optional<double>& bias_std) {
   torch::NoGradGuard no_grad;
-  auto params = conv.named_parameters(/*recurse=*/false);
-  if (auto* b = params.find("bias"); b && b->defined() && bias_std) {
-    if (*bias_std != 0.) b->normal_(0., *bias_std);
-    else b->zero_();
+  if (bias.defined() && bias_std) {
+    if (*bias_std != 0.) bias.normal_(0., *bias_std);
+    else bias.zero_();
   }
-  auto& w = params["weight"];
-  if (init == "kaiming_uniform") torch::nn::init::kaiming_uniform_(w);
-  else if (init == "kaiming_normal") torch::nn::init::kaiming_normal_(w);
-  else if (init == "xavier_uniform") torch::nn::init::xavier_uniform_(w);
+  if (init == "kaiming_uniform") torch::nn::init::kaiming_uniform_(weight);
+  else if (init == "kaiming_normal") torch::nn::init::kaiming_normal_(weight);
+  else if (init == "xavier_uniform") torch::nn::init::xavier_uniform_(weight);
 }
 
 }  // namespace conv_layer_detail
@@ -74,16 +74,34 @@ ConvLayerImpl::ConvLayerImpl(int64_t ni_, int64_t nf_, ConvLayerOptions o)
            "ConvLayer: expected init \"auto\", \"none\", \"kaiming_uniform\", \"kaiming_normal\" or \"xavier_uniform\", got ",
            quote_value(o.init));
   const auto nt = o.norm_type;
-  FA_CHECK(!nt || (*nt != NormType::Weight && *nt != NormType::Spectral), "ConvLayer: norm_type ", norm_type_name(*nt),
-           " (weight_norm / spectral_norm) is not ported; use Batch, BatchZero, Instance, InstanceZero or none");
   const bool bn = nt && (*nt == NormType::Batch || *nt == NormType::BatchZero);
   const bool inn = nt && (*nt == NormType::Instance || *nt == NormType::InstanceZero);
   const conv_layer_detail::ConvArgs a{ni, nf, o.ks, o.stride, o.padding.value_or(o.transpose ? 0 : (o.ks - 1) / 2),
                                       o.groups, o.bias.value_or(!(bn || inn)), o.transpose};
-  auto conv = conv_layer_detail::make_conv(o.ndim, a);
   const auto act = o.act.is_empty() ? torch::nn::AnyModule() : o.act.clone();
-  conv_layer_detail::init_conv(*conv.ptr(), o.init == "auto" ? conv_layer_detail::auto_init(act) : o.init, o.bias_std);
-  push_back(conv);
+  const std::string init = o.init == "auto" ? conv_layer_detail::auto_init(act) : o.init;
+  // fastai: init_linear(conv) first, then weight_norm(conv) / spectral_norm(conv) wrap the
+  // initialised weight (weight_v with g = ||v||, or weight_orig).
+  if (nt == NormType::Weight || nt == NormType::Spectral) {
+    const NormConvOptions co{.ndim = o.ndim, .transpose = a.transpose, .ks = a.ks, .stride = a.stride, .padding = a.padding,
+                             .groups = a.groups, .bias = a.bias};
+    if (nt == NormType::Weight) {
+      WeightNormConv conv(ni, nf, co);
+      conv_layer_detail::init_conv(conv->weight_v, conv->bias, init, o.bias_std);
+      conv->reset_g();
+      push_back(conv);
+    } else {
+      SpectralNormConv conv(ni, nf, co);
+      conv_layer_detail::init_conv(conv->weight_orig, conv->bias, init, o.bias_std);
+      push_back(conv);
+    }
+  } else {
+    auto conv = conv_layer_detail::make_conv(o.ndim, a);
+    auto params = conv.ptr()->named_parameters(/*recurse=*/false);
+    const auto* b = params.find("bias");
+    conv_layer_detail::init_conv(params["weight"], b ? *b : at::Tensor(), init, o.bias_std);
+    push_back(conv);
+  }
   torch::nn::AnyModule norm;
   if (bn) norm = BatchNorm(nf, {.ndim = o.ndim, .norm_type = *nt});
   if (inn) norm = InstanceNorm(nf, {.ndim = o.ndim, .norm_type = *nt});

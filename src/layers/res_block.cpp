@@ -59,7 +59,8 @@ SimpleSelfAttentionImpl::SimpleSelfAttentionImpl(int64_t n_in_, int64_t ks_, boo
 }
 
 void SimpleSelfAttentionImpl::reset() {
-  conv = register_module("conv", SpectralNormConv1d(n_in, n_in, false));
+  // fastai's _conv1d_spect(n_in, n_in, ks, padding=ks//2, bias=False)
+  conv = register_module("conv", SpectralNormConv(n_in, n_in, {.ndim = 1, .ks = ks, .padding = ks / 2, .bias = false}));
   {
     at::NoGradGuard ng;  // fastai's _conv1d_spect: kaiming_normal_ before spectral_norm
     torch::nn::init::kaiming_normal_(conv->weight_orig);

@@ -164,7 +164,9 @@ TEST(ConvLayer, BadInputsAreErrors) {
   expect_error([&] { c(torch::randn({4, 8, 8})); }, {"ConvLayer(3, 8)", "[4, 8, 8]"});
   expect_error([] { fastai::ConvLayer(0, 8); }, {"ConvLayer", "(0, 8)"});
   expect_error([] { fastai::ConvLayer(3, 8, {.ndim = 4}); }, {"ConvLayer", "ndim", "4"});
-  expect_error([] { fastai::ConvLayer(3, 8, {.norm_type = NormType::Spectral}); }, {"ConvLayer", "Spectral", "not ported"});
+  // Weight / Spectral are ported (test_weight_norm.cpp): the conv is wrapped, no norm module, a bias
+  EXPECT_EQ(conv_tests::conv_kinds(*fastai::ConvLayer(3, 8, {.norm_type = NormType::Spectral})), (conv_tests::V{"?", "ReLU"}));
+  EXPECT_TRUE(fastai::ConvLayer(3, 8, {.norm_type = NormType::Weight})->named_parameters().contains("0.bias"));
   expect_error([] { fastai::ConvLayer(3, 8, {.init = "orthogonal"}); }, {"ConvLayer", "init", "'orthogonal'"});
   expect_error([] { fastai::ConvLayer(6, 8, {.groups = 4}); }, {"ConvLayer", "groups=4", "(6, 8)"});
 }

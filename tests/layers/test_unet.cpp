@@ -52,7 +52,16 @@ TEST(PixelShuffleICNR, ShapeAndIdenticalSubPixelsAtInit) {
   fastai::PixelShuffle_ICNR pb(4, {.blur = true});
   EXPECT_EQ(pb->forward(at::randn({1, 4, 5, 7})).sizes(), (std::vector<int64_t>{1, 4, 10, 14}));
   expect_error([&] { p3->forward(at::randn({1, 5, 3, 3})); }, {"PixelShuffle_ICNR(4, 4)", "[1, 5, 3, 3]"});
-  expect_error([] { fastai::PixelShuffle_ICNR(4, {.norm_type = fastai::NormType::Spectral}); }, {"Spectral"});
+  // Spectral (as fastai): ICNR on weight_orig, which spectral norm only rescales
+  fastai::PixelShuffle_ICNR psn(4, {.nf = 2, .norm_type = fastai::NormType::Spectral});
+  auto named_sn = psn->named_parameters();
+  EXPECT_TRUE(named_sn.contains("0.0.weight_orig"));
+  EXPECT_TRUE(named_sn.contains("0.0.bias"));
+  EXPECT_TRUE(psn->named_buffers().contains("0.0.weight_u"));
+  psn->eval();
+  auto ysn = psn->forward(at::randn({1, 4, 3, 5}));
+  EXPECT_EQ(ysn.sizes(), (std::vector<int64_t>{1, 2, 6, 10}));
+  expect_subpixels_identical(ysn, 2);
 }
 
 TEST(PixelShuffleICNR, WeightNormIsPytorchsAndNamedLikeIt) {
@@ -74,7 +83,7 @@ TEST(PixelShuffleICNR, WeightNormIsPytorchsAndNamedLikeIt) {
     named["0.0.bias"].copy_(at::randn({12}));
   }
   auto x = at::randn({2, 6, 4, 4});
-  auto* conv = ps->named_modules()["0.0"]->as<fastai::WeightNormConv2dImpl>();
+  auto* conv = ps->named_modules()["0.0"]->as<fastai::WeightNormConvImpl>();
   ASSERT_NE(conv, nullptr);
   auto gv = named["0.0.weight_g"].detach();
   auto w = gv * v / v.flatten(1).norm(2, 1).view({12, 1, 1, 1});
@@ -132,7 +141,7 @@ TEST(SelfAttention, IdentityAtInitThenSagansFormula) {
 
 TEST(SelfAttention, SpectralNormConvergesToUnitSpectralNorm) {
   at::NoGradGuard ng;
-  fastai::SpectralNormConv1d c(12, 6);
+  fastai::SpectralNormConv c(12, 6, {.ndim = 1, .bias = false});
   c->train();
   auto x = at::randn({1, 12, 5});
   for (int i = 0; i < 60; ++i) c->forward(x);  // one power iteration per training forward

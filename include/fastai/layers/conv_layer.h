@@ -2,6 +2,7 @@
 // padding, bias and init rules. Like fastai's (a subclass of nn.Sequential) it *is* a Sequential.
 #pragma once
 #include "fastai/layers/norm.h"
+#include "fastai/layers/weight_norm.h"
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/modules/activation.h>
@@ -23,6 +24,7 @@ struct ConvLayerOptions {
   int64_t stride = 1;
   std::optional<int64_t> padding = std::nullopt;    ///< default (ks-1)/2, or 0 when transpose
   std::optional<bool> bias = std::nullopt;          ///< default: only when there is no Batch/Instance norm
+                                                    ///< (so Weight / Spectral / none have one)
   int64_t ndim = 2;                                 ///< 1, 2 or 3: Conv1d / 2d / 3d
   std::optional<NormType> norm_type = NormType::Batch;  ///< nullopt: no norm layer
   bool bn_1st = true;                               ///< conv, norm, act; false: conv, act, norm
@@ -39,7 +41,10 @@ struct ConvLayerOptions {
 };
 
 /// fastai's ConvLayer(ni, nf, ...): children "0" (conv), then norm and act in the bn_1st order,
-/// then xtra. Error for Weight / Spectral norm (not ported) and bad sizes.
+/// then xtra. NormType::Weight / Spectral add no norm module: "0" is then the conv wrapped as
+/// weight_norm(conv) (WeightNormConv: "0.bias", "0.weight_g", "0.weight_v") or spectral_norm(conv)
+/// (SpectralNormConv: "0.bias", "0.weight_orig", buffers "0.weight_u", "0.weight_v"), initialised
+/// before wrapping as fastai does, with a bias by default. Error for bad sizes.
 class ConvLayerImpl : public torch::nn::SequentialImpl {
  public:
   ConvLayerImpl(int64_t ni, int64_t nf, ConvLayerOptions o = {});

@@ -8,8 +8,8 @@
 
 namespace fastai {
 
-/// fastai's NormType. Weight and Spectral (weight_norm / spectral_norm wrappers) are not ported:
-/// asking for them is a fastai::Error.
+/// fastai's NormType. Weight and Spectral are not norm modules: ConvLayer wraps its conv in
+/// weight_norm / spectral_norm (WeightNormConv / SpectralNormConv, fastai/layers/weight_norm.h).
 enum class NormType { Batch, BatchZero, Weight, Spectral, Instance, InstanceZero };
 
 /// "Batch", "BatchZero", ...

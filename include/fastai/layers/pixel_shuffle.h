@@ -1,11 +1,11 @@
 // fastai's sub-pixel upsampling and attention layers used by the U-Net decoder: icnr_init,
-// a weight-normalised conv (PyTorch's weight_norm math, parameters weight_g / weight_v),
-// PixelShuffle_ICNR, a spectral-normalised 1x1 Conv1d (PyTorch's spectral_norm math) and
-// SelfAttention.
+// PixelShuffle_ICNR (a weight-normalised ConvLayer by default) and SelfAttention (spectral-
+// normalised 1x1 Conv1d ConvLayers); the norm wrappers are in fastai/layers/weight_norm.h.
 #pragma once
 #include "fastai/layers/conv_layer.h"
 #include "fastai/layers/init.h"
 #include "fastai/layers/norm.h"
+#include "fastai/layers/weight_norm.h"
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/cloneable.h>
@@ -30,43 +30,21 @@ namespace fastai {
 /// device); Error when x is not 4-d or its first dimension is not a multiple of scale².
 at::Tensor icnr_init(const at::Tensor& x, int64_t scale = 2, const InitFn& init = kaiming_normal_init);
 
-/// nn.utils.weight_norm(nn.Conv2d(ni, nf, ks, padding=(ks-1)/2, bias)) with dim 0: the weight used
-/// is weight_g * weight_v / ||weight_v|| (norm over all dimensions but the first), with
-/// parameters named as PyTorch's: "weight_g" [nf,1,1,1], "weight_v" [nf,ni,ks,ks], "bias" [nf].
-/// weight_v starts as LibTorch's default conv init (kaiming_uniform, a = sqrt(5)), the bias at 0,
-/// and weight_g = ||weight_v|| so the effective weight equals weight_v (as weight_norm does).
-class WeightNormConv2dImpl : public torch::nn::Cloneable<WeightNormConv2dImpl> {
- public:
-  WeightNormConv2dImpl(int64_t ni, int64_t nf, int64_t ks = 1, bool bias = true);
-  at::Tensor forward(const at::Tensor& x);
-  /// weight_g * weight_v / ||weight_v|| (what the conv applies).
-  at::Tensor weight() const;
-  /// Sets weight_g to ||weight_v|| (after weight_v was overwritten), as fastai does after icnr.
-  void reset_g();
-  void reset() override;
-  /// Prints "fastai::WeightNormConv2d(ni, nf, ks=..)".
-  void pretty_print(std::ostream& os) const override;
-
-  int64_t ni = 0, nf = 0, ks = 1;
-  bool has_bias = true;
-  at::Tensor weight_g, weight_v, bias;
-};
-TORCH_MODULE(WeightNormConv2d);
-
 struct PixelShuffleICNROptions {
   std::optional<int64_t> nf = std::nullopt;  ///< output channels (default ni)
   int64_t scale = 2;
   bool blur = false;  ///< append ReplicationPad2d((1,0,1,0)) + AvgPool2d(2, stride 1)
   /// fastai's default NormType::Weight (weight-normalised conv); nullopt (what DynamicUnet passes):
-  /// a plain ConvLayer; Batch / Instance norms as in ConvLayer; Spectral is an Error.
+  /// a plain ConvLayer; the other norms as in ConvLayer (Spectral: ICNR init on weight_orig).
   std::optional<NormType> norm_type = NormType::Weight;
   torch::nn::AnyModule act = torch::nn::AnyModule(torch::nn::ReLU());  ///< cloned; empty = none
 };
 
 /// fastai's PixelShuffle_ICNR(ni, nf, scale, blur, norm_type, act_cls): upsample by `scale` from
 /// ni to nf channels. Children as fastai's nn.Sequential: "0" the 1x1 conv layer (ni ->
-/// nf*scale², bias 0, ICNR init; "0.0.weight_g"/"0.0.weight_v" with weight norm, else
-/// "0.0.weight"), then its activation "0.1"; "1" PixelShuffle; with blur "2" ReplicationPad2d and
+/// nf*scale², bias 0, ICNR init; "0.0.weight_g"/"0.0.weight_v" with weight norm (g = ||v||
+/// after ICNR, as fastai), "0.0.weight_orig" with spectral norm, else "0.0.weight"), then its
+/// norm / activation; "1" PixelShuffle; with blur "2" ReplicationPad2d and
 /// "3" AvgPool2d. [bs, ni, h, w] -> [bs, nf, h*scale, w*scale].
 class PixelShuffle_ICNRImpl : public torch::nn::SequentialImpl {
  public:
@@ -76,7 +54,8 @@ class PixelShuffle_ICNRImpl : public torch::nn::SequentialImpl {
   std::shared_ptr<torch::nn::Module> clone(const c10::optional<torch::Device>& device = c10::nullopt) const override;
   /// Prints "fastai::PixelShuffle_ICNR(ni, nf, scale=..)".
   void pretty_print(std::ostream& os) const override;
-  /// The conv's effective weight [nf*scale², ni, 1, 1] (weight-normalised or plain).
+  /// The conv's effective weight [nf*scale², ni, 1, 1] (weight- / spectral-normalised, with the
+  /// stored u, v, or plain).
   at::Tensor conv_weight() const;
 
   int64_t ni = 0, nf = 0, scale = 2;
@@ -93,35 +72,12 @@ class PixelShuffle_ICNR : public torch::nn::ModuleHolder<PixelShuffle_ICNRImpl> 
       : ModuleHolder(std::make_shared<PixelShuffle_ICNRImpl>(ni, std::move(o))) {}
 };
 
-/// nn.utils.spectral_norm(nn.Conv1d(ni, nf, 1, bias)) (PyTorch's defaults: one power iteration,
-/// eps 1e-12, dim 0): the weight used is weight_orig / sigma with sigma = uᵀ W v, W = weight_orig
-/// as a [nf, ni] matrix. In training mode every forward first does one power iteration (v =
-/// normalize(Wᵀu), u = normalize(W v), updating the buffers); in eval mode u and v are kept.
-/// Parameter "weight_orig" [nf, ni, 1] (LibTorch's default conv init), buffers "weight_u" [nf] and
-/// "weight_v" [ni] (normalised Gaussian draws), "bias" [nf] (zeros) when bias.
-class SpectralNormConv1dImpl : public torch::nn::Cloneable<SpectralNormConv1dImpl> {
- public:
-  SpectralNormConv1dImpl(int64_t ni, int64_t nf, bool bias = false);
-  /// x [bs, ni, l] -> [bs, nf, l].
-  at::Tensor forward(const at::Tensor& x);
-  /// weight_orig / sigma; does the power iteration first when `update` (what forward passes in
-  /// training mode).
-  at::Tensor weight(bool update = false);
-  void reset() override;
-  /// Prints "fastai::SpectralNormConv1d(ni, nf)".
-  void pretty_print(std::ostream& os) const override;
-
-  int64_t ni = 0, nf = 0;
-  bool has_bias = false;
-  at::Tensor weight_orig, weight_u, weight_v, bias;
-};
-TORCH_MODULE(SpectralNormConv1d);
-
 /// fastai's SelfAttention(n_channels) (SAGAN): f, g, h = query(x), key(x), value(x) on x viewed
 /// as [bs, c, h*w]; beta = softmax(fᵀg, dim 1); out = gamma * h·beta + x, gamma starting at 0
-/// (so the layer is the identity at init). query / key: 1x1 spectral-normalised Conv1d c -> c/8,
-/// value c -> c, no bias: children "query.0", "key.0", "value.0" (parameters "query.0.weight_orig",
-/// buffers "query.0.weight_u" / "query.0.weight_v") and parameter "gamma" [1], as in fastai.
+/// (so the layer is the identity at init). query / key / value: fastai's ConvLayer(c, c/8 (c/8,
+/// c), ks=1, ndim=1, norm_type=Spectral, act_cls=None, bias=False): children "query.0", "key.0",
+/// "value.0" are SpectralNormConvs (parameters "query.0.weight_orig", buffers "query.0.weight_u" /
+/// "query.0.weight_v") and parameter "gamma" [1], as in fastai.
 class SelfAttentionImpl : public torch::nn::Cloneable<SelfAttentionImpl> {
  public:
   explicit SelfAttentionImpl(int64_t n_channels);
@@ -132,7 +88,7 @@ class SelfAttentionImpl : public torch::nn::Cloneable<SelfAttentionImpl> {
   void pretty_print(std::ostream& os) const override;
 
   int64_t n_channels = 0;
-  torch::nn::ModuleList query{nullptr}, key{nullptr}, value{nullptr};  ///< each holds one SpectralNormConv1d
+  ConvLayer query{nullptr}, key{nullptr}, value{nullptr};  ///< each holds one SpectralNormConv
   at::Tensor gamma;
 };
 TORCH_MODULE(SelfAttention);

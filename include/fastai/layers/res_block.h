@@ -3,6 +3,7 @@
 #pragma once
 #include "fastai/layers/norm.h"
 #include "fastai/layers/pixel_shuffle.h"
+#include "fastai/layers/weight_norm.h"
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/cloneable.h>
@@ -80,7 +81,7 @@ class SimpleSelfAttentionImpl : public torch::nn::Cloneable<SimpleSelfAttentionI
 
   int64_t n_in = 0, ks = 1;
   bool sym = false;
-  SpectralNormConv1d conv{nullptr};
+  SpectralNormConv conv{nullptr};
   at::Tensor gamma;
 };
 /// Holder (TORCH_MODULE pattern).
