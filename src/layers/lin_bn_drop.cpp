@@ -1,6 +1,7 @@
 #include "fastai/layers/lin_bn_drop.h"
 
 #include "fastai/core/error.h"
+#include "fastai/layers/batch_norm_1d.h"
 
 #include <torch/torch.h>
 
@@ -36,7 +37,24 @@ LinBnDropImpl::LinBnDropImpl(int64_t n_in, int64_t n_out, LinBnDropOptions o) {
   }
 }
 
-at::Tensor LinBnDropImpl::forward(const at::Tensor& x) { return SequentialImpl::forward(x); }
+at::Tensor LinBnDropImpl::forward(const at::Tensor& x) {
+  // The children in order, except that BatchNorm1d runs the fused kernel of batch_norm_1d.h,
+  // taking a ReLU right before it along (Linear -> ReLU -> BatchNorm1d with lin_first).
+  at::Tensor h = x;
+  const size_t n = size();
+  for (size_t i = 0; i < n; ++i) {
+    if (auto* bn = ptr(i)->as<torch::nn::BatchNorm1dImpl>()) {
+      h = batch_norm_1d(h, *bn, false);
+    } else if (i + 1 < n && ptr(i)->as<torch::nn::ReLUImpl>() != nullptr &&
+               ptr(i + 1)->as<torch::nn::BatchNorm1dImpl>() != nullptr) {
+      h = batch_norm_1d(h, *ptr(i + 1)->as<torch::nn::BatchNorm1dImpl>(), true);
+      ++i;
+    } else {
+      h = (begin() + static_cast<std::ptrdiff_t>(i))->forward(h);
+    }
+  }
+  return h;
+}
 
 std::shared_ptr<torch::nn::Module> LinBnDropImpl::clone(const c10::optional<torch::Device>& device) const {
   std::shared_ptr<LinBnDropImpl> copy(new LinBnDropImpl());

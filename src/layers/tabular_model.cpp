@@ -2,6 +2,7 @@
 
 #include "codes.h"
 #include "fastai/core/error.h"
+#include "fastai/layers/batch_norm_1d.h"
 #include "fastai/layers/lin_bn_drop.h"
 #include "fastai/layers/sigmoid_range.h"
 
@@ -98,7 +99,7 @@ at::Tensor TabularModelImpl::forward(const at::Tensor& x_cat, const at::Tensor& 
              x_cont.scalar_type(), " of shape ", shape_str(x_cont));
     FA_CHECK(!x.defined() || x_cont.size(0) == x.size(0), "TabularModel: x_cat and x_cont must have the same batch size, got ",
              shape_str(x_cat), " and ", shape_str(x_cont));
-    const at::Tensor xc = bn_cont ? bn_cont->forward(x_cont) : x_cont;
+    const at::Tensor xc = bn_cont ? batch_norm_1d(x_cont, *bn_cont) : x_cont;
     x = x.defined() ? torch::cat({x, xc}, 1) : xc;
   } else {
     FA_CHECK(!x_cont.defined() || x_cont.numel() == 0, "TabularModel: built with n_cont=0 but got x_cont of shape ",
