@@ -1,12 +1,17 @@
-// Helpers for the layers tests: parameter counts and a readable description of a Sequential.
+// Helpers for the layers tests: parameter counts, a readable description of a Sequential, and the
+// expected-value files that the gen_*_expected.py scripts write.
 #pragma once
 #include "fastai/layers/lin_bn_drop.h"
 #include "fastai/layers/sigmoid_range.h"
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fastai::testing::layers {
@@ -48,6 +53,36 @@ inline std::vector<std::string> kinds(const torch::nn::Module& m) {
     }
     out.push_back(os.str());
   }
+  return out;
+}
+
+/// Parses tests/layers/<file> (a JSON file written by one of the gen_*_expected.py scripts).
+inline nlohmann::json load_expected(const std::string& file) {
+  const std::string path = std::string(FASTAI_TEST_SOURCE_DIR) + "/layers/" + file;
+  std::ifstream f(path);
+  if (!f) throw std::runtime_error("cannot open " + path);
+  return nlohmann::json::parse(f);
+}
+
+/// A float32 tensor from {"shape": [...], "data": [...]} (flattened row-major).
+inline torch::Tensor tensor_of(const nlohmann::json& e) {
+  auto data = e["data"].get<std::vector<float>>();
+  return torch::tensor(data, torch::kFloat32).reshape(e["shape"].get<std::vector<int64_t>>());
+}
+
+/// (name, shape) pairs: a state-dict layout, as the generators write it or as a module holds it.
+using Entries = std::vector<std::pair<std::string, std::vector<int64_t>>>;
+
+inline Entries entries_of_json(const nlohmann::json& a) {
+  Entries out;
+  for (const auto& e : a) out.emplace_back(e[0].get<std::string>(), e[1].get<std::vector<int64_t>>());
+  return out;
+}
+
+template <class Dict>
+Entries entries_of_dict(const Dict& d) {
+  Entries out;
+  for (const auto& kv : d) out.emplace_back(kv.key(), kv.value().sizes().vec());
   return out;
 }
 

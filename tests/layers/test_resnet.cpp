@@ -10,34 +10,16 @@
 #include <torch/torch.h>
 
 #include <cmath>
-#include <fstream>
 #include <map>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace fastai::testing::layers {
 namespace resnet_tests {
-using Entries = std::vector<std::pair<std::string, std::vector<int64_t>>>;
 const nlohmann::json& expected() {
-  static const nlohmann::json j = [] {
-    std::ifstream f(FASTAI_TEST_SOURCE_DIR "/layers/resnet_expected.json");
-    if (!f) throw std::runtime_error("cannot open " FASTAI_TEST_SOURCE_DIR "/layers/resnet_expected.json");
-    return nlohmann::json::parse(f);
-  }();
+  static const nlohmann::json j = load_expected("resnet_expected.json");
   return j;
-}
-Entries from_json(const nlohmann::json& a) {
-  Entries out;
-  for (const auto& e : a) out.emplace_back(e[0].get<std::string>(), e[1].get<std::vector<int64_t>>());
-  return out;
-}
-template <class Dict>
-Entries from_dict(const Dict& d) {
-  Entries out;
-  for (const auto& kv : d) out.emplace_back(kv.key(), kv.value().sizes().vec());
-  return out;
 }
 fastai::ResNet make(const std::string& name) {
   static const std::map<std::string, fastai::ResNet (*)(int64_t)> f{{"resnet18", fastai::resnet18}, {"resnet34", fastai::resnet34},
@@ -52,8 +34,8 @@ TEST(ResNet, NamesAndShapesEqualTorchvisions) {
     SCOPED_TRACE(name);
     const auto& e = resnet_tests::expected()["models"][name];
     auto m = resnet_tests::make(name);
-    EXPECT_EQ(resnet_tests::from_dict(m->named_parameters()), resnet_tests::from_json(e["params"]));
-    EXPECT_EQ(resnet_tests::from_dict(m->named_buffers()), resnet_tests::from_json(e["buffers"]));
+    EXPECT_EQ(entries_of_dict(m->named_parameters()), entries_of_json(e["params"]));
+    EXPECT_EQ(entries_of_dict(m->named_buffers()), entries_of_json(e["buffers"]));
     std::vector<std::string> children;
     for (const auto& kv : m->named_children()) children.push_back(kv.key());
     EXPECT_EQ(children, e["children"].get<std::vector<std::string>>());

@@ -5,35 +5,23 @@
 #include "fastai/layers/norm.h"
 #include "fastai/layers/weight_norm.h"
 
+#include "layers/layers_fixtures.h"
 #include "test_util.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include <fstream>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace fastai::testing::layers {
 namespace weight_norm_tests {
-using Entries = std::vector<std::pair<std::string, std::vector<int64_t>>>;
-
 const nlohmann::json& expected() {
-  static const nlohmann::json j = [] {
-    std::ifstream f(FASTAI_TEST_SOURCE_DIR "/layers/weight_norm_expected.json");
-    if (!f) throw std::runtime_error("cannot open " FASTAI_TEST_SOURCE_DIR "/layers/weight_norm_expected.json");
-    return nlohmann::json::parse(f);
-  }();
+  static const nlohmann::json j = load_expected("weight_norm_expected.json");
   return j;
-}
-
-torch::Tensor tensor_of(const nlohmann::json& e) {
-  auto data = e["data"].get<std::vector<float>>();
-  return torch::tensor(data, torch::kFloat32).reshape(e["shape"].get<std::vector<int64_t>>());
 }
 
 void expect_close(const torch::Tensor& got, const nlohmann::json& e, const std::string& what, double rtol = 1e-4,
@@ -63,17 +51,6 @@ ConvLayerOptions layer_options(const nlohmann::json& c, NormType nt) {
                           .transpose = c["transpose"].get<bool>(), .groups = c["groups"].get<int64_t>()};
 }
 
-Entries from_json(const nlohmann::json& a) {
-  Entries out;
-  for (const auto& e : a) out.emplace_back(e[0].get<std::string>(), e[1].get<std::vector<int64_t>>());
-  return out;
-}
-template <class Dict>
-Entries from_dict(const Dict& d) {
-  Entries out;
-  for (const auto& kv : d) out.emplace_back(kv.key(), kv.value().sizes().vec());
-  return out;
-}
 }  // namespace weight_norm_tests
 
 namespace wnt = weight_norm_tests;
@@ -86,10 +63,10 @@ TEST(WeightNormConv, ForwardAndGradientsMatchPytorch) {
     wnt::set(m->weight_g, e["weight_g"]);
     wnt::set(m->weight_v, e["weight_v"]);
     wnt::set(m->bias, e["bias"]);
-    auto x = wnt::tensor_of(c["x"]).requires_grad_(true);
+    auto x = tensor_of(c["x"]).requires_grad_(true);
     auto y = m->forward(x);
     wnt::expect_close(y, e["y"], "y");
-    (y * wnt::tensor_of(c["gy"])).sum().backward();
+    (y * tensor_of(c["gy"])).sum().backward();
     wnt::expect_close(m->weight_g.grad(), e["grad_weight_g"], "grad weight_g");
     wnt::expect_close(m->weight_v.grad(), e["grad_weight_v"], "grad weight_v");
     wnt::expect_close(m->bias.grad(), e["grad_bias"], "grad bias");
@@ -106,7 +83,7 @@ TEST(SpectralNormConv, PowerIterationsEvalAndGradientsMatchPytorch) {
     wnt::set(m->bias, e["bias"]);
     wnt::set(m->weight_u, e["weight_u"]);
     wnt::set(m->weight_v, e["weight_v"]);
-    const auto x = wnt::tensor_of(c["x"]);
+    const auto x = tensor_of(c["x"]);
     m->train();
     for (const std::string i : {"1", "2"}) {  // one power iteration per training forward
       torch::NoGradGuard ng;
@@ -120,7 +97,7 @@ TEST(SpectralNormConv, PowerIterationsEvalAndGradientsMatchPytorch) {
     wnt::expect_close(y, e["y_eval"], "y eval");
     wnt::expect_close(m->weight_u, e["u_eval"], "u eval");
     wnt::expect_close(m->weight_v, e["v_eval"], "v eval");
-    (y * wnt::tensor_of(c["gy"])).sum().backward();
+    (y * tensor_of(c["gy"])).sum().backward();
     wnt::expect_close(m->weight_orig.grad(), e["grad_weight_orig"], "grad weight_orig");
     wnt::expect_close(m->bias.grad(), e["grad_bias"], "grad bias");
   }
@@ -130,11 +107,11 @@ TEST(ConvLayer, WeightAndSpectralNormLayoutIsPytorchs) {
   for (const auto& [name, c] : wnt::expected()["cases"].items()) {
     SCOPED_TRACE(name);
     const int64_t ni = c["ni"].get<int64_t>(), nf = c["nf"].get<int64_t>();
-    const auto x = wnt::tensor_of(c["x"]);
+    const auto x = tensor_of(c["x"]);
     {
       ConvLayer l(ni, nf, wnt::layer_options(c, NormType::Weight));
-      EXPECT_EQ(wnt::from_dict(l->named_parameters()), wnt::from_json(c["layout_weight"]["params"]));
-      EXPECT_EQ(wnt::from_dict(l->named_buffers()), wnt::from_json(c["layout_weight"]["buffers"]));
+      EXPECT_EQ(entries_of_dict(l->named_parameters()), entries_of_json(c["layout_weight"]["params"]));
+      EXPECT_EQ(entries_of_dict(l->named_buffers()), entries_of_json(c["layout_weight"]["buffers"]));
       ASSERT_EQ(l->size(), 2u);  // the wrapped conv and the act: no norm module
       ASSERT_NE(l->ptr(0)->as<WeightNormConvImpl>(), nullptr);
       EXPECT_NE(l->ptr(1)->as<torch::nn::ReLU>(), nullptr);
@@ -145,13 +122,13 @@ TEST(ConvLayer, WeightAndSpectralNormLayoutIsPytorchs) {
       wnt::set(p["0.weight_v"], e["weight_v"]);
       wnt::set(p["0.bias"], e["bias"]);
       torch::NoGradGuard ng;
-      auto want = torch::relu(wnt::tensor_of(e["y"]));
+      auto want = torch::relu(tensor_of(e["y"]));
       EXPECT_TRUE(torch::allclose(l->forward(x), want, 1e-4, 1e-5));
     }
     {
       ConvLayer l(ni, nf, wnt::layer_options(c, NormType::Spectral));
-      EXPECT_EQ(wnt::from_dict(l->named_parameters()), wnt::from_json(c["layout_spectral"]["params"]));
-      EXPECT_EQ(wnt::from_dict(l->named_buffers()), wnt::from_json(c["layout_spectral"]["buffers"]));
+      EXPECT_EQ(entries_of_dict(l->named_parameters()), entries_of_json(c["layout_spectral"]["params"]));
+      EXPECT_EQ(entries_of_dict(l->named_buffers()), entries_of_json(c["layout_spectral"]["buffers"]));
       ASSERT_EQ(l->size(), 2u);
       ASSERT_NE(l->ptr(0)->as<SpectralNormConvImpl>(), nullptr);
       auto p = l->named_parameters();
@@ -163,7 +140,7 @@ TEST(ConvLayer, WeightAndSpectralNormLayoutIsPytorchs) {
       wnt::set(b["0.weight_v"], e["weight_v"]);
       torch::NoGradGuard ng;
       l->train();
-      EXPECT_TRUE(torch::allclose(l->forward(x), torch::relu(wnt::tensor_of(e["y1"])), 1e-4, 1e-5));
+      EXPECT_TRUE(torch::allclose(l->forward(x), torch::relu(tensor_of(e["y1"])), 1e-4, 1e-5));
       wnt::expect_close(b["0.weight_u"], e["u1"], "u1 through ConvLayer");
     }
   }
