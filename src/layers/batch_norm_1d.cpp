@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace fastai {
@@ -30,71 +31,138 @@ void for_chunks(int64_t n, int64_t chunks, const F& f) {
   });
 }
 
-// The per-row loops, compiled for AVX2 too and picked at load time (x86-64's baseline is SSE2).
+// The row loops. Each is a template on `Relu` (so no branch is left in the inner loop, which GCC
+// then would not vectorise) instantiated inside a function compiled for AVX2 too and picked at load
+// time (x86-64's baseline is SSE2); one call covers a block of rows.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define FA_BN1D_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define FA_BN1D_CLONES
 #endif
+#define FA_BN1D_INLINE inline __attribute__((always_inline))
 
-/// acc[c] += v(row[c]) where v is relu or the identity.
-FA_BN1D_CLONES void add_row(const float* __restrict row, double* __restrict acc, int64_t c, bool relu) noexcept {
-  if (relu) {
-    for (int64_t j = 0; j < c; ++j) acc[j] += static_cast<double>(row[j] > 0.f ? row[j] : 0.f);
-  } else {
-    for (int64_t j = 0; j < c; ++j) acc[j] += static_cast<double>(row[j]);
-  }
+// ReLU and its gradient mask on the float's bits: GCC keeps `v > 0 ? v : 0` as a branch next to a
+// float -> double conversion, and a loop with a branch is not vectorised.
+FA_BN1D_INLINE int32_t bits_of(float v) noexcept {
+  int32_t b;
+  std::memcpy(&b, &v, sizeof b);
+  return b;
+}
+FA_BN1D_INLINE float float_of(int32_t b) noexcept {
+  float v;
+  std::memcpy(&v, &b, sizeof v);
+  return v;
 }
 
-/// acc[c] += (v(row[c]) - mean[c])².
-FA_BN1D_CLONES void add_sq_row(const float* __restrict row, const float* __restrict mean, double* __restrict acc, int64_t c,
-                               bool relu) noexcept {
-  for (int64_t j = 0; j < c; ++j) {
-    const float v = relu ? (row[j] > 0.f ? row[j] : 0.f) : row[j];
-    const float d = v - mean[j];
-    acc[j] += static_cast<double>(d * d);
+/// relu(v) (negative values and -0 give +0), or v.
+template <bool Relu>
+FA_BN1D_INLINE float act(float v) noexcept {
+  if constexpr (Relu) {
+    const int32_t b = bits_of(v);
+    return float_of(b & ~(b >> 31));
   }
+  return v;
 }
 
-/// out[c] = v(row[c]) * scale[c] + shift[c].
-FA_BN1D_CLONES void affine_row(const float* __restrict row, const float* __restrict scale, const float* __restrict shift,
-                               float* __restrict out, int64_t c, bool relu) noexcept {
-  for (int64_t j = 0; j < c; ++j) {
-    const float v = relu ? (row[j] > 0.f ? row[j] : 0.f) : row[j];
-    out[j] = v * scale[j] + shift[j];
-  }
+/// g where x > 0, else +0 (ReLU's backward).
+FA_BN1D_INLINE float where_positive(float x, float g) noexcept {
+  return float_of(bits_of(g) & -static_cast<int32_t>(bits_of(x) > 0));
 }
 
-/// sdy[c] += dy[c]; sdyx[c] += dy[c] * (v(x[c]) - mean[c]).
-FA_BN1D_CLONES void grad_sums_row(const float* __restrict dy, const float* __restrict x, const float* __restrict mean,
-                                  double* __restrict sdy, double* __restrict sdyx, int64_t c, bool relu) noexcept {
-  for (int64_t j = 0; j < c; ++j) {
-    const float v = relu ? (x[j] > 0.f ? x[j] : 0.f) : x[j];
-    sdy[j] += static_cast<double>(dy[j]);
-    sdyx[j] += static_cast<double>(dy[j] * (v - mean[j]));
+/// Rows [b, e) of x [., c]: acc[j] += v(x[i][j]) where v is relu or the identity.
+template <bool Relu>
+FA_BN1D_INLINE void add_rows_t(const float* __restrict x, int64_t b, int64_t e, int64_t c, double* __restrict acc) noexcept {
+  for (int64_t i = b; i < e; ++i) {
+    const float* row = x + i * c;
+    for (int64_t j = 0; j < c; ++j) acc[j] += static_cast<double>(act<Relu>(row[j]));
   }
 }
-
-/// dx[c] = k[c] * (dy[c] - a[c] - (v(x[c]) - mean[c]) * b[c]), and 0 where relu cut x.
-FA_BN1D_CLONES void grad_input_row(const float* __restrict dy, const float* __restrict x, const float* __restrict mean,
-                                   const float* __restrict k, const float* __restrict a, const float* __restrict b,
-                                   float* __restrict dx, int64_t c, bool relu) noexcept {
-  for (int64_t j = 0; j < c; ++j) {
-    const float v = relu ? (x[j] > 0.f ? x[j] : 0.f) : x[j];
-    const float g = k[j] * (dy[j] - a[j] - (v - mean[j]) * b[j]);
-    dx[j] = (relu && !(x[j] > 0.f)) ? 0.f : g;
-  }
+FA_BN1D_CLONES void add_rows(const float* x, int64_t b, int64_t e, int64_t c, double* acc, bool relu) noexcept {
+  relu ? add_rows_t<true>(x, b, e, c, acc) : add_rows_t<false>(x, b, e, c, acc);
 }
 
-/// Column sums over rows of `x` of what row_fn adds, chunked over threads: `per` accumulators of
-/// c doubles per chunk, summed in chunk order into out (per * c doubles).
-template <class RowFn>
-std::vector<double> column_sums(int64_t n, int64_t c, int per, const RowFn& row_fn) {
+/// acc[j] += (v(x[i][j]) - mean[j])².
+template <bool Relu>
+FA_BN1D_INLINE void add_sq_rows_t(const float* __restrict x, int64_t b, int64_t e, int64_t c, const float* __restrict mean,
+                                  double* __restrict acc) noexcept {
+  for (int64_t i = b; i < e; ++i) {
+    const float* row = x + i * c;
+    for (int64_t j = 0; j < c; ++j) {
+      const float d = act<Relu>(row[j]) - mean[j];
+      acc[j] += static_cast<double>(d * d);
+    }
+  }
+}
+FA_BN1D_CLONES void add_sq_rows(const float* x, int64_t b, int64_t e, int64_t c, const float* mean, double* acc,
+                                bool relu) noexcept {
+  relu ? add_sq_rows_t<true>(x, b, e, c, mean, acc) : add_sq_rows_t<false>(x, b, e, c, mean, acc);
+}
+
+/// y[i][j] = v(x[i][j]) * scale[j] + shift[j].
+template <bool Relu>
+FA_BN1D_INLINE void affine_rows_t(const float* __restrict x, int64_t b, int64_t e, int64_t c, const float* __restrict scale,
+                                  const float* __restrict shift, float* __restrict y) noexcept {
+  for (int64_t i = b; i < e; ++i) {
+    const float* row = x + i * c;
+    float* out = y + i * c;
+    for (int64_t j = 0; j < c; ++j) out[j] = act<Relu>(row[j]) * scale[j] + shift[j];
+  }
+}
+FA_BN1D_CLONES void affine_rows(const float* x, int64_t b, int64_t e, int64_t c, const float* scale, const float* shift,
+                                float* y, bool relu) noexcept {
+  relu ? affine_rows_t<true>(x, b, e, c, scale, shift, y) : affine_rows_t<false>(x, b, e, c, scale, shift, y);
+}
+
+/// sdy[j] += dy[i][j]; sdyx[j] += dy[i][j] * (v(x[i][j]) - mean[j]).
+template <bool Relu>
+FA_BN1D_INLINE void grad_sums_rows_t(const float* __restrict dy, const float* __restrict x, int64_t b, int64_t e, int64_t c,
+                                     const float* __restrict mean, double* __restrict sdy,
+                                     double* __restrict sdyx) noexcept {
+  for (int64_t i = b; i < e; ++i) {
+    const float *g = dy + i * c, *row = x + i * c;
+    for (int64_t j = 0; j < c; ++j) {
+      sdy[j] += static_cast<double>(g[j]);
+      sdyx[j] += static_cast<double>(g[j] * (act<Relu>(row[j]) - mean[j]));
+    }
+  }
+}
+FA_BN1D_CLONES void grad_sums_rows(const float* dy, const float* x, int64_t b, int64_t e, int64_t c, const float* mean,
+                                   double* sdy, double* sdyx, bool relu) noexcept {
+  relu ? grad_sums_rows_t<true>(dy, x, b, e, c, mean, sdy, sdyx) : grad_sums_rows_t<false>(dy, x, b, e, c, mean, sdy, sdyx);
+}
+
+/// dx[i][j] = k[j] * (dy[i][j] - a[j] - (v(x[i][j]) - mean[j]) * bb[j]), and 0 where relu cut x.
+template <bool Relu>
+FA_BN1D_INLINE void grad_input_rows_t(const float* __restrict dy, const float* __restrict x, int64_t b, int64_t e, int64_t c,
+                                      const float* __restrict mean, const float* __restrict k, const float* __restrict a,
+                                      const float* __restrict bb, float* __restrict dx) noexcept {
+  for (int64_t i = b; i < e; ++i) {
+    const float *g = dy + i * c, *row = x + i * c;
+    float* out = dx + i * c;
+    for (int64_t j = 0; j < c; ++j) {
+      const float v = k[j] * (g[j] - a[j] - (act<Relu>(row[j]) - mean[j]) * bb[j]);
+      if constexpr (Relu) {
+        out[j] = where_positive(row[j], v);
+      } else {
+        out[j] = v;
+      }
+    }
+  }
+}
+FA_BN1D_CLONES void grad_input_rows(const float* dy, const float* x, int64_t b, int64_t e, int64_t c, const float* mean,
+                                    const float* k, const float* a, const float* bb, float* dx, bool relu) noexcept {
+  relu ? grad_input_rows_t<true>(dy, x, b, e, c, mean, k, a, bb, dx)
+       : grad_input_rows_t<false>(dy, x, b, e, c, mean, k, a, bb, dx);
+}
+
+/// Column sums over the rows of what rows_fn(b, e, acc) adds for rows [b, e), chunked over threads:
+/// `per` accumulators of c doubles per chunk, summed in chunk order into out (per * c doubles).
+template <class RowsFn>
+std::vector<double> column_sums(int64_t n, int64_t c, int per, const RowsFn& rows_fn) {
   const int64_t chunks = n_chunks(n, c);
   std::vector<double> acc(static_cast<size_t>(chunks * per * c), 0.);
   for_chunks(n, chunks, [&](int64_t k, int64_t b, int64_t e) {
-    double* a = acc.data() + k * per * c;
-    for (int64_t i = b; i < e; ++i) row_fn(i, a);
+    rows_fn(b, e, acc.data() + k * per * c);
   });
   std::vector<double> out(acc.begin(), acc.begin() + per * c);
   for (int64_t k = 1; k < chunks; ++k)
@@ -112,12 +180,12 @@ struct ReluBatchNorm1dFn : public torch::autograd::Function<ReluBatchNorm1dFn> {
     const int64_t n = x.size(0), c = x.size(1);
     const float* xp = x.data_ptr<float>();
     const std::vector<double> sums =
-        column_sums(n, c, 1, [&](int64_t i, double* a) { add_row(xp + i * c, a, c, relu); });
+        column_sums(n, c, 1, [&](int64_t b0, int64_t e0, double* a) { add_rows(xp, b0, e0, c, a, relu); });
     at::Tensor mean = at::empty({c}, x.options()), invstd = at::empty({c}, x.options());
     float* mp = mean.data_ptr<float>();
     for (int64_t j = 0; j < c; ++j) mp[j] = static_cast<float>(sums[static_cast<size_t>(j)] / static_cast<double>(n));
     const std::vector<double> sq =
-        column_sums(n, c, 1, [&](int64_t i, double* a) { add_sq_row(xp + i * c, mp, a, c, relu); });
+        column_sums(n, c, 1, [&](int64_t b0, int64_t e0, double* a) { add_sq_rows(xp, b0, e0, c, mp, a, relu); });
 
     at::Tensor scale = at::empty({c}, x.options()), shift = at::empty({c}, x.options());
     float *ip = invstd.data_ptr<float>(), *sp = scale.data_ptr<float>(), *hp = shift.data_ptr<float>();
@@ -134,7 +202,7 @@ struct ReluBatchNorm1dFn : public torch::autograd::Function<ReluBatchNorm1dFn> {
     at::Tensor y = at::empty_like(x);
     float* yp = y.data_ptr<float>();
     for_chunks(n, n_chunks(n, c), [&](int64_t, int64_t b0, int64_t e0) {
-      for (int64_t i = b0; i < e0; ++i) affine_row(xp + i * c, sp, hp, yp + i * c, c, relu);
+      affine_rows(xp, b0, e0, c, sp, hp, yp, relu);
     });
     {  // running stats, as BatchNorm: (1 - momentum) * old + momentum * batch (unbiased variance)
       const at::Tensor vu = at::from_blob(var_unbiased.data(), {c}, at::kDouble).to(running_var.scalar_type());
@@ -155,8 +223,8 @@ struct ReluBatchNorm1dFn : public torch::autograd::Function<ReluBatchNorm1dFn> {
     const int64_t n = x.size(0), c = x.size(1);
     const float *xp = x.data_ptr<float>(), *dyp = dy.data_ptr<float>(), *mp = mean.data_ptr<float>();
     const float *ip = invstd.data_ptr<float>(), *wp = w.data_ptr<float>();
-    const std::vector<double> s = column_sums(n, c, 2, [&](int64_t i, double* a) {
-      grad_sums_row(dyp + i * c, xp + i * c, mp, a, a + c, c, relu);
+    const std::vector<double> s = column_sums(n, c, 2, [&](int64_t b0, int64_t e0, double* a) {
+      grad_sums_rows(dyp, xp, b0, e0, c, mp, a, a + c, relu);
     });
     at::Tensor dweight = at::empty({c}, x.options()), dbias = at::empty({c}, x.options());
     at::Tensor k = at::empty({c}, x.options()), ka = at::empty({c}, x.options()), kb = at::empty({c}, x.options());
@@ -176,7 +244,7 @@ struct ReluBatchNorm1dFn : public torch::autograd::Function<ReluBatchNorm1dFn> {
       dx = at::empty_like(x);
       float* dxp = dx.data_ptr<float>();
       for_chunks(n, n_chunks(n, c), [&](int64_t, int64_t b0, int64_t e0) {
-        for (int64_t i = b0; i < e0; ++i) grad_input_row(dyp + i * c, xp + i * c, mp, kp, ap, bp, dxp + i * c, c, relu);
+        grad_input_rows(dyp, xp, b0, e0, c, mp, kp, ap, bp, dxp, relu);
       });
     }
     const at::Tensor& wt = saved[1];
