@@ -1,13 +1,14 @@
 // The geometric engine of the vision item transforms: crop / pad (by index maps, any dtype),
 // resize (bilinear with antialias for images, nearest for masks), dihedral ops, and the matching
 // moves of points and boxes. The plans (which window, which flip) are in augment_tfms.cpp. uint8
-// images are resized by a separable kernel of our own (LibTorch's antialiased bilinear works in
-// float and was most of an item's time); EncodedImage items are decoded only as far as the plan
-// needs (lazy_raster).
+// images are resized by a separable kernel of our own (resize_kernel.cpp; LibTorch's antialiased
+// bilinear works in float and was most of an item's time); EncodedImage items are decoded only as
+// far as the plan needs (lazy_raster).
 #include "fastai/vision/augment.h"
 
 #include "fastai/core/error.h"
 #include "fastai/vision/image.h"
+#include "resize_kernel.h"
 
 #include <ATen/ATen.h>
 
@@ -65,92 +66,9 @@ at::Tensor nearest_map(int64_t out, int64_t n) {
   return at::tensor(idx, at::kLong);
 }
 
-// Antialiased bilinear taps along one axis, n -> m pixels (PIL's and at::_upsample_bilinear2d_aa's
-// kernel: a triangle widened by the downscale factor, centres at (i + 0.5) * n / m, normalised).
-struct Taps {
-  std::vector<int64_t> start, size;
-  std::vector<float> w;  // [m][k]
-  int64_t k = 0;
-};
-
-Taps aa_taps(int64_t n, int64_t m) {
-  Taps t;
-  const double scale = static_cast<double>(n) / static_cast<double>(m);
-  const double support = scale >= 1.0 ? scale : 1.0;
-  const double inv = scale >= 1.0 ? 1.0 / scale : 1.0;
-  t.k = static_cast<int64_t>(std::ceil(support)) * 2 + 1;
-  t.start.resize(static_cast<size_t>(m));
-  t.size.resize(static_cast<size_t>(m));
-  t.w.assign(static_cast<size_t>(m * t.k), 0.0f);
-  std::vector<double> ws(static_cast<size_t>(t.k));
-  for (int64_t i = 0; i < m; ++i) {
-    const double centre = scale * (static_cast<double>(i) + 0.5);
-    const int64_t lo = std::max<int64_t>(static_cast<int64_t>(centre - support + 0.5), 0);
-    const int64_t sz = std::min<int64_t>(std::min<int64_t>(static_cast<int64_t>(centre + support + 0.5), n) - lo, t.k);
-    double total = 0;
-    for (int64_t j = 0; j < sz; ++j) {
-      const double v = 1.0 - std::abs((static_cast<double>(j + lo) - centre + 0.5) * inv);
-      ws[static_cast<size_t>(j)] = v > 0 ? v : 0.0;
-      total += ws[static_cast<size_t>(j)];
-    }
-    t.start[static_cast<size_t>(i)] = lo;
-    t.size[static_cast<size_t>(i)] = sz;
-    for (int64_t j = 0; j < sz; ++j)
-      t.w[static_cast<size_t>(i * t.k + j)] = static_cast<float>(total > 0 ? ws[static_cast<size_t>(j)] / total : 0.0);
-  }
-  return t;
-}
-
-// out[i][:] = sum_j w[i][j] * in[start[i] + j][:] for rows of `len` floats (a pass along the
-// slow axis: every inner loop runs over contiguous memory, which the compiler vectorises).
-template <class T>
-void rows_pass(const T* in, int64_t len, const Taps& t, int64_t m, float* out) {
-  for (int64_t i = 0; i < m; ++i) {
-    float* o = out + i * len;
-    std::fill(o, o + len, 0.0f);
-    const float* w = t.w.data() + i * t.k;
-    for (int64_t j = 0; j < t.size[static_cast<size_t>(i)]; ++j) {
-      const T* r = in + (t.start[static_cast<size_t>(i)] + j) * len;
-      const float wj = w[j];
-      for (int64_t c = 0; c < len; ++c) o[c] += wj * static_cast<float>(r[c]);
-    }
-  }
-}
-
-// uint8 [..., H, W] -> [..., oh, ow], separable in float (columns, a transpose, then rows: both
-// passes over contiguous rows), rounded as at::_upsample_bilinear2d_aa + round() gives, within
-// float rounding; several times faster on CPU.
-at::Tensor resize_u8(const at::Tensor& x, int64_t oh, int64_t ow) {
-  const int64_t H = x.size(-2), W = x.size(-1);
-  auto sizes = x.sizes().vec();
-  at::Tensor src = x.contiguous().view({-1, H, W});
-  const int64_t L = src.size(0);
-  const Taps th = aa_taps(W, ow), tv = aa_taps(H, oh);
-  std::vector<float> a(static_cast<size_t>(oh * W)), at_(static_cast<size_t>(W * oh)), b(static_cast<size_t>(ow * oh));
-  sizes[sizes.size() - 2] = oh;
-  sizes[sizes.size() - 1] = ow;
-  at::Tensor out = at::empty(sizes, x.options());
-  const uint8_t* in = src.data_ptr<uint8_t>();
-  uint8_t* o = out.data_ptr<uint8_t>();
-  for (int64_t l = 0; l < L; ++l) {
-    rows_pass(in + l * H * W, W, tv, oh, a.data());  // [oh, W]
-    for (int64_t i = 0; i < oh; ++i)
-      for (int64_t c = 0; c < W; ++c) at_[static_cast<size_t>(c * oh + i)] = a[static_cast<size_t>(i * W + c)];
-    rows_pass(at_.data(), oh, th, ow, b.data());  // [ow, oh]
-    uint8_t* op = o + l * oh * ow;
-    for (int64_t i = 0; i < oh; ++i)
-      for (int64_t c = 0; c < ow; ++c) {
-        // Clamp, then round half up by truncation (no libm call per pixel); ties, which round to
-        // even in nearbyint, are rare in a weighted sum and differ by one level at most.
-        const float v = b[static_cast<size_t>(c * oh + i)];
-        op[i * ow + c] = static_cast<uint8_t>(static_cast<int>((v < 0.f ? 0.f : v > 255.f ? 255.f : v) + 0.5f));
-      }
-  }
-  return out;
-}
-
-// Crop/pad then resize a tensor [..., H, W].
-at::Tensor crop_pad_resize(const at::Tensor& x, const GeomStep& s, bool nearest) {
+// Crop/pad then resize a tensor [..., H, W]; with flip_w, mirrored left-right after (folded into the
+// uint8 resize's last write when there is one).
+at::Tensor crop_pad_resize(const at::Tensor& x, const GeomStep& s, bool nearest, bool flip_w = false) {
   const int64_t H = x.size(-2), W = x.size(-1);
   at::Tensor y;
   if (s.top >= 0 && s.left >= 0 && s.top + s.crop_h <= H && s.left + s.crop_w <= W) {
@@ -161,14 +79,20 @@ at::Tensor crop_pad_resize(const at::Tensor& x, const GeomStep& s, bool nearest)
     y = x.index_select(-2, ri).index_select(-1, ci);
     if (s.pad == PadMode::Zeros) y = y.masked_fill(at::logical_not(rok.unsqueeze(1).logical_and(cok.unsqueeze(0))), 0);
   }
-  if (s.out_h == s.crop_h && s.out_w == s.crop_w) return y.contiguous();
-  if (nearest) return y.index_select(-2, nearest_map(s.out_h, s.crop_h)).index_select(-1, nearest_map(s.out_w, s.crop_w));
-  if (x.scalar_type() == at::kByte && x.device().is_cpu()) return resize_u8(y, s.out_h, s.out_w);
-  const bool fl = at::isFloatingType(x.scalar_type());
-  auto f = y.to(fl ? x.scalar_type() : at::kFloat).unsqueeze(0);
-  auto r = at::_upsample_bilinear2d_aa(f, {s.out_h, s.out_w}, false).squeeze(0);
-  if (fl) return r;
-  return r.round_().clamp_(0, 255).to(x.scalar_type());
+  const bool same = s.out_h == s.crop_h && s.out_w == s.crop_w;
+  if (!same && !nearest && x.scalar_type() == at::kByte && x.device().is_cpu())
+    return vision_resize::resize_u8(y, s.out_h, s.out_w, flip_w);
+  at::Tensor r;
+  if (same) {
+    r = y.contiguous();
+  } else if (nearest) {
+    r = y.index_select(-2, nearest_map(s.out_h, s.crop_h)).index_select(-1, nearest_map(s.out_w, s.crop_w));
+  } else {
+    const bool fl = at::isFloatingType(x.scalar_type());
+    r = at::_upsample_bilinear2d_aa(y.to(fl ? x.scalar_type() : at::kFloat).unsqueeze(0), {s.out_h, s.out_w}, false).squeeze(0);
+    if (!fl) r = r.round_().clamp_(0, 255).to(x.scalar_type());
+  }
+  return flip_w ? r.flip({-1}) : r;
 }
 
 at::Tensor dihedral(at::Tensor t, int k) {
@@ -240,10 +164,14 @@ at::Tensor lazy_raster(const EncodedImage& e, const std::vector<GeomStep>& steps
     first.top = std::clamp<int64_t>(first.top, 0, g.h - first.crop_h);
     first.left = std::clamp<int64_t>(first.left, 0, g.w - first.crop_w);
   }
-  v = step_raster(v, first, false);
-  int64_t ch2 = oh, cw2 = ow;
   std::vector<int> ks = e.pending;
   ks.push_back(s0.k);
+  // Left-right flips alone (FlipItem) fold into the resize's last write.
+  const bool flips_only = std::all_of(ks.begin(), ks.end(), [](int k) { return k == 0 || k == 1; });
+  const bool flip_w = flips_only && std::count(ks.begin(), ks.end(), 1) % 2 == 1;
+  if (flips_only) ks.clear();
+  v = crop_pad_resize(v, first, false, flip_w);
+  int64_t ch2 = oh, cw2 = ow;
   for (int k : ks) {
     if (k == 0) continue;
     v = step_raster(v, dihedral_step(ch2, cw2, k), false);

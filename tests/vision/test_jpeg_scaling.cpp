@@ -228,6 +228,30 @@ TEST(JpegScaling, DihedralOpsBeforeTheCropAndPointsStayConsistent) {
   EXPECT_TRUE(at::equal(f.get<fastai::TensorImage>().data, eager.get<fastai::TensorImage>().data.flip({-1})));
 }
 
+// Left-right flips waiting on an encoded image are folded into the uint8 resize's last write: the
+// result is exactly the resized image mirrored (and two flips cancel).
+TEST(JpegScaling, FlipFoldedIntoTheResizeEqualsMirroringAfter) {
+  TmpDir tmp;
+  LazyGuard guard;
+  write_file(tmp.p / "r.jpg", jpeg_bytes(300, 440));
+  fastai::set_lazy_image_decode(true);
+  Item lazy = fastai::ImageCreate()(Item(tmp.p / "r.jpg"));
+  for (auto [h, w] : std::vector<std::pair<int64_t, int64_t>>{{57, 83}, {150, 100}, {301, 445}}) {
+    fastai::Resize r(fastai::ImageSize(h, w), {.method = fastai::ResizeMethod::Squish});
+    const auto plain = r.apply(lazy, 1).get<fastai::TensorImage>().data;
+    Item once = fastai::FlipItem(1.0).apply(lazy, 0);
+    Item twice = fastai::FlipItem(1.0).apply(once, 0);
+    ASSERT_EQ(once.get<fastai::EncodedImage>().pending, std::vector<int>{1});
+    ASSERT_EQ(twice.get<fastai::EncodedImage>().pending, (std::vector<int>{1, 1}));
+    const auto a = r.apply(once, 1).get<fastai::TensorImage>().data;
+    const auto b = r.apply(twice, 1).get<fastai::TensorImage>().data;
+    ASSERT_EQ(a.sizes(), (std::vector<int64_t>{3, h, w}));
+    EXPECT_TRUE(at::equal(a, plain.flip({-1}))) << h << "x" << w;
+    EXPECT_TRUE(at::equal(b, plain)) << h << "x" << w;
+    EXPECT_FALSE(at::equal(a, plain)) << h << "x" << w;
+  }
+}
+
 TEST(JpegScaling, CorruptOrTruncatedJpegThroughTheLazyPathNamesTheFile) {
   TmpDir tmp;
   LazyGuard guard;
