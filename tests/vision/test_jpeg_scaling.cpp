@@ -53,6 +53,13 @@ struct LazyGuard {
   ~LazyGuard() { fastai::set_lazy_image_decode(saved); }
 };
 
+// Writes `file` (a smooth h x w JPEG), switches lazy decoding on and opens it: an EncodedImage.
+Item lazy_jpeg(const std::filesystem::path& file, int64_t h, int64_t w) {
+  write_file(file, jpeg_bytes(h, w));
+  fastai::set_lazy_image_decode(true);
+  return fastai::ImageCreate()(Item(file));
+}
+
 TEST(JpegScaling, ScaleChoiceIsTheSmallestThatKeepsTheTargetSize) {
   // 750 x 1000 to 224: 3/8 gives 281 x 375 >= 224, 2/8 gives 187 rows < 224
   EXPECT_EQ(fastai::jpeg_scale_for(750, 1000, 224, 224), 3);
@@ -163,9 +170,7 @@ TEST(JpegScaling, ImageCreateKeepsJpegsEncodedAndTheyDecodeWhenViewed) {
 TEST(JpegScaling, LazyRandomResizedCropMatchesTheEagerPath) {
   TmpDir tmp;
   LazyGuard guard;
-  write_file(tmp.p / "big.jpg", jpeg_bytes(750, 1000));
-  fastai::set_lazy_image_decode(true);
-  Item lazy = fastai::ImageCreate()(Item(tmp.p / "big.jpg"));
+  Item lazy = lazy_jpeg(tmp.p / "big.jpg", 750, 1000);
   ASSERT_EQ(lazy.type_name(), "EncodedImage");
   Item eager = fastai::TensorImage(fastai::load_image(tmp.p / "big.jpg").data);
   fastai::RandomResizedCrop rrc(224);
@@ -192,9 +197,7 @@ TEST(JpegScaling, LazyRandomResizedCropMatchesTheEagerPath) {
 TEST(JpegScaling, DihedralOpsBeforeTheCropAndPointsStayConsistent) {
   TmpDir tmp;
   LazyGuard guard;
-  write_file(tmp.p / "r.jpg", jpeg_bytes(300, 440));
-  fastai::set_lazy_image_decode(true);
-  Item lazy = fastai::ImageCreate()(Item(tmp.p / "r.jpg"));
+  Item lazy = lazy_jpeg(tmp.p / "r.jpg", 300, 440);
   Item eager = fastai::TensorImage(fastai::load_image(tmp.p / "r.jpg").data);
   auto pts = fastai::TensorPoint(at::tensor({10.f, 20.f, 400.f, 250.f}).view({2, 2}), {440, 300});
   fastai::Pipeline p({std::make_shared<fastai::DihedralItem>(1.0), std::make_shared<fastai::FlipItem>(1.0),
@@ -233,9 +236,7 @@ TEST(JpegScaling, DihedralOpsBeforeTheCropAndPointsStayConsistent) {
 TEST(JpegScaling, FlipFoldedIntoTheResizeEqualsMirroringAfter) {
   TmpDir tmp;
   LazyGuard guard;
-  write_file(tmp.p / "r.jpg", jpeg_bytes(300, 440));
-  fastai::set_lazy_image_decode(true);
-  Item lazy = fastai::ImageCreate()(Item(tmp.p / "r.jpg"));
+  Item lazy = lazy_jpeg(tmp.p / "r.jpg", 300, 440);
   for (auto [h, w] : std::vector<std::pair<int64_t, int64_t>>{{57, 83}, {150, 100}, {301, 445}}) {
     fastai::Resize r(fastai::ImageSize(h, w), {.method = fastai::ResizeMethod::Squish});
     const auto plain = r.apply(lazy, 1).get<fastai::TensorImage>().data;
