@@ -62,6 +62,10 @@ FA_RESIZE_INLINE void rows_pass(const T* __restrict in, int64_t len, const Taps&
   for (int64_t i = 0; i < m; ++i) {
     float* __restrict o = out + i * len;
     const float* w = t.w.data() + i * t.k;
+    if (t.size[static_cast<size_t>(i)] == 0) {  // not produced by aa_taps (every window holds a pixel); kept safe
+      std::fill(o, o + len, 0.0f);
+      continue;
+    }
     const T* __restrict r0 = in + t.start[static_cast<size_t>(i)] * len;
     const float w0 = w[0];
     for (int64_t c = 0; c < len; ++c) o[c] = w0 * static_cast<float>(r0[c]);
