@@ -1,15 +1,16 @@
 // Vision on real clip art: the openclipart dataset (bash scripts/data.sh openclipart links 8
-// categories of Debian's openclipart-png into train/ and valid/ folders), read with
+// categories of Debian's openclipart-png into train/ and valid/ folders; with --all, the
+// openclipart_all set: all 22 categories, every clip art), read with
 // ImageDataLoaders.from_folder, Resize + aug_transforms, vision_learner(resnet18), fit_one_cycle,
 // interpretation (confusion matrix, top losses), then export -> load_learner -> predict, as a
 // deployed program would use the model.
 //
-//   vision_openclipart [--epochs 4] [--lr 2e-3] [--size 64] [--bs 32] [--seed 42] [--out out/vision_openclipart]
+//   vision_openclipart [--all] [--epochs 4] [--lr 2e-3] [--size 64] [--bs 32] [--seed 42] [--out out/vision_openclipart]
 #include <fastai/vision.h>
 
 #include <cstdlib>
-#include <cstring>
 #include <iostream>
+#include <string>
 
 int main(int argc, char** argv) {
   using namespace fastai;
@@ -18,21 +19,30 @@ int main(int argc, char** argv) {
   int64_t size = 64, bs = 32;
   uint64_t seed = 42;
   std::string out = "out/vision_openclipart";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--epochs")) epochs = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--lr")) lr = std::atof(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--size")) size = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--bs")) bs = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--seed")) seed = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (!std::strcmp(argv[i], "--out")) out = argv[i + 1];
-    else {
-      std::cerr << "usage: vision_openclipart [--epochs N] [--lr X] [--size N] [--bs N] [--seed N] [--out DIR]\n";
-      return 2;
+  const char* dataset = URLs::OPENCLIPART;
+  const auto usage = [] {
+    std::cerr << "usage: vision_openclipart [--all] [--epochs N] [--lr X] [--size N] [--bs N] [--seed N] [--out DIR]\n";
+    return 2;
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--all") {
+      dataset = URLs::OPENCLIPART_ALL;
+      continue;
     }
+    if (i + 1 >= argc) return usage();
+    const char* v = argv[++i];
+    if (a == "--epochs") epochs = std::atoi(v);
+    else if (a == "--lr") lr = std::atof(v);
+    else if (a == "--size") size = std::atoll(v);
+    else if (a == "--bs") bs = std::atoll(v);
+    else if (a == "--seed") seed = std::strtoull(v, nullptr, 10);
+    else if (a == "--out") out = v;
+    else return usage();
   }
   try {
     set_seed(seed);
-    auto path = untar_data(URLs::OPENCLIPART);
+    auto path = untar_data(dataset);
     auto dls = ImageDataLoaders::from_folder(path, {.seed = seed,
                                                     .item_tfms = {std::make_shared<Resize>(size)},
                                                     .batch_tfms = aug_transforms(),

@@ -16,6 +16,8 @@
 #   openclipart        image classification: 8 top-level categories of openclipart-png, 250 clip
 #                      arts each (links), {train,valid}/<category>/ split 200/50 (package openclipart-png,
 #                      a 130 MB download: not part of `all`)
+#   openclipart_all    every top-level category of openclipart-png (22) with all its clip arts
+#                      (about 6,900 files, 3 to 1,797 per category), every 5th in valid (not in `all`)
 #   all                every one of them
 #
 # The table and text sets are converted to CSV / text by scripts/r/dataset_to_csv.R (Rscript).
@@ -29,7 +31,7 @@ for a in "$@"; do
   case "$a" in
     --force) force=1 ;;
     all) names+=("${all[@]}") ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) names+=("$a") ;;
   esac
 done
@@ -51,7 +53,7 @@ files_of() {
     diamonds) echo diamonds.csv ;;
     movielens) echo ratings.csv movies.csv ;;
     fine_foods) echo fine_foods.csv ;;
-    openclipart) echo train valid ;;
+    openclipart|openclipart_all) echo train valid ;;
     janeausten)
       echo sense_and_sensibility.txt pride_and_prejudice.txt mansfield_park.txt emma.txt northanger_abbey.txt \
            persuasion.txt ;;
@@ -67,7 +69,7 @@ packages_of() {
     diamonds) echo r-base-core r-cran-ggplot2 ;;
     movielens) echo r-base-core r-cran-dslabs ;;
     janeausten) echo r-base-core r-cran-janeaustenr ;;
-    openclipart) echo openclipart-png ;;
+    openclipart|openclipart_all) echo openclipart-png ;;
   esac
 }
 
@@ -111,22 +113,33 @@ fmnist_png() {  # $1: folder to fill
   "$tool" --out "$1"
 }
 
-# The 8 openclipart-png categories with at least 300 clip arts; 250 of each (regular files, in an
-# order fixed by the hash of their path), every 5th in valid. Links keep the 160 MB where Debian put it.
-openclipart() {  # $1: folder to fill
-  local src=/usr/share/openclipart/png cat i f name
-  for cat in animals computer food people recreation shapes signs_and_symbols transportation; do
+# Links to openclipart-png's clip arts (regular files; Debian's own links are duplicates), in an
+# order fixed by the hash of their path, every 5th in valid. Links keep the 160 MB where Debian put
+# it. The `openclipart` set: the 8 categories with at least 300 clip arts, 250 of each.
+# `openclipart_all`: every top-level category, every clip art.
+openclipart() {  # $1: folder to fill, $2: clip arts per category (0: all), $3...: categories
+  local src=/usr/share/openclipart/png dst=$1 cap=$2 cat i f name
+  shift 2
+  for cat in "$@"; do
     [ -d "$src/$cat" ] || { echo "data.sh: $src/$cat is missing (package openclipart-png)" >&2; return 1; }
-    mkdir -p "$1/train/$cat" "$1/valid/$cat"
+    mkdir -p "$dst/train/$cat" "$dst/valid/$cat"
     i=0
     while IFS= read -r f; do
+      ((cap == 0 || i < cap)) || break
       name=${f#"$src/$cat/"}
       name=${name//\//_}
-      if ((i % 5 == 4)); then ln -s "$f" "$1/valid/$cat/$name"; else ln -s "$f" "$1/train/$cat/$name"; fi
+      if ((i % 5 == 4)); then ln -s "$f" "$dst/valid/$cat/$name"; else ln -s "$f" "$dst/train/$cat/$name"; fi
       i=$((i + 1))
     done < <(find "$src/$cat" -type f -name '*.png' | while IFS= read -r p; do
-               printf '%s %s\n' "$(printf '%s' "$p" | md5sum | cut -c1-12)" "$p"; done | sort | head -250 | cut -d' ' -f2-)
+               printf '%s %s\n' "$(printf '%s' "$p" | md5sum | cut -c1-12)" "$p"; done | sort | cut -d' ' -f2-)
   done
+}
+
+openclipart_all() {  # $1: folder to fill
+  local cats=() d
+  for d in /usr/share/openclipart/png/*/; do cats+=("$(basename "$d")"); done
+  ((${#cats[@]})) || { echo "data.sh: no categories under /usr/share/openclipart/png (package openclipart-png)" >&2; return 1; }
+  openclipart "$1" 0 "${cats[@]}"
 }
 
 build_one() {  # $1: name; builds into a temporary folder, then renames it into place
@@ -144,7 +157,9 @@ build_one() {  # $1: name; builds into a temporary folder, then renames it into 
   case "$name" in
     fashion_mnist) fmnist_links "$tmp" ;;
     fashion_mnist_png) fmnist_png "$tmp" ;;
-    openclipart) openclipart "$tmp" ;;
+    openclipart)
+      openclipart "$tmp" 250 animals computer food people recreation shapes signs_and_symbols transportation ;;
+    openclipart_all) openclipart_all "$tmp" ;;
     *) LC_ALL=C.UTF-8 TZ=UTC Rscript --vanilla scripts/r/dataset_to_csv.R "$name" "$tmp" ;;
   esac
   for f in $(files_of "$name"); do

@@ -68,6 +68,12 @@ std::vector<DatasetInfo> make_registry() {
                "valid/<category>/ (every 5th in valid); image classification (stands in for fastai's PETS)",
                data_sh(URLs::OPENCLIPART),
                {"train", "valid"}});
+  r.push_back({URLs::OPENCLIPART_ALL,
+               "Openclipart clip art (Debian openclipart-png), every top-level category (22, from animals to "
+               "unsorted) with every clip art: about 6,900 PNGs, 3 to 1,797 per category, as links in "
+               "train/<category>/ and valid/<category>/ (every 5th in valid); unbalanced image classification",
+               data_sh(URLs::OPENCLIPART_ALL),
+               {"train", "valid"}});
   return r;
 }
 

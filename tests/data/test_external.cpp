@@ -45,7 +45,8 @@ TEST(External, RegistryHasEveryURLsName) {
   const std::vector<std::string> names{fastai::URLs::FASHION_MNIST, fastai::URLs::FASHION_MNIST_PNG,
                                        fastai::URLs::CREDIT,        fastai::URLs::DIAMONDS,
                                        fastai::URLs::MOVIELENS,     fastai::URLs::FINE_FOODS,
-                                       fastai::URLs::JANE_AUSTEN,   fastai::URLs::OPENCLIPART};
+                                       fastai::URLs::JANE_AUSTEN,   fastai::URLs::OPENCLIPART,
+                                       fastai::URLs::OPENCLIPART_ALL};
   EXPECT_EQ(fastai::registered_datasets().size(), names.size());
   std::set<std::string> seen;
   for (const auto& d : fastai::registered_datasets()) {

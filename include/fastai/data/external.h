@@ -19,6 +19,7 @@ struct URLs {
   static constexpr const char* FINE_FOODS = "fine_foods";              ///< text classification (replaces IMDB_SAMPLE)
   static constexpr const char* JANE_AUSTEN = "janeausten";             ///< language modelling (replaces WIKITEXT)
   static constexpr const char* OPENCLIPART = "openclipart";            ///< image classification, 8 categories (replaces PETS)
+  static constexpr const char* OPENCLIPART_ALL = "openclipart_all";    ///< every category of openclipart-png (22, unbalanced)
 };
 
 /// One registry entry.
