@@ -69,7 +69,7 @@ packages_of() {
     diamonds) echo r-base-core r-cran-ggplot2 ;;
     movielens) echo r-base-core r-cran-dslabs ;;
     janeausten) echo r-base-core r-cran-janeaustenr ;;
-    openclipart|openclipart_all) echo openclipart-png ;;
+    openclipart|openclipart_all) echo openclipart-png perl ;;
   esac
 }
 
@@ -114,9 +114,10 @@ fmnist_png() {  # $1: folder to fill
 }
 
 # Links to openclipart-png's clip arts (regular files; Debian's own links are duplicates), in an
-# order fixed by the hash of their path, every 5th in valid. Links keep the 160 MB where Debian put
-# it. The `openclipart` set: the 8 categories with at least 300 clip arts, 250 of each.
-# `openclipart_all`: every top-level category, every clip art.
+# order fixed by the MD5 of their path (Perl's Digest::MD5: one process, not one per file), every
+# 5th in valid. Links keep the 160 MB where Debian put it. The `openclipart` set: the 8 categories
+# with at least 300 clip arts, 250 of each. `openclipart_all`: every top-level category, every clip
+# art.
 openclipart() {  # $1: folder to fill, $2: clip arts per category (0: all), $3...: categories
   local src=/usr/share/openclipart/png dst=$1 cap=$2 cat i f name
   shift 2
@@ -130,8 +131,8 @@ openclipart() {  # $1: folder to fill, $2: clip arts per category (0: all), $3..
       name=${name//\//_}
       if ((i % 5 == 4)); then ln -s "$f" "$dst/valid/$cat/$name"; else ln -s "$f" "$dst/train/$cat/$name"; fi
       i=$((i + 1))
-    done < <(find "$src/$cat" -type f -name '*.png' | while IFS= read -r p; do
-               printf '%s %s\n' "$(printf '%s' "$p" | md5sum | cut -c1-12)" "$p"; done | sort | cut -d' ' -f2-)
+    done < <(find "$src/$cat" -type f -name '*.png' |
+               perl -MDigest::MD5=md5_hex -ne 'chomp; print substr(md5_hex($_), 0, 12), " $_\n"' | sort | cut -d' ' -f2-)
   done
 }
 
