@@ -13,9 +13,9 @@
 #   movielens          collaborative filtering   (R package dslabs)
 #   fine_foods         text classification       (R package modeldata)
 #   janeausten         language modelling        (R package janeaustenr)
-#   openclipart        image classification: 8 top-level categories of openclipart-png, 250 clip
-#                      arts each (links), {train,valid}/<category>/ split 200/50 (package openclipart-png,
-#                      a 130 MB download: not part of `all`)
+#   openclipart        image classification: the 8 largest top-level categories of openclipart-png,
+#                      up to 250 clip arts each (links; transportation has 170), {train,valid}/<category>/
+#                      split 4:1 (package openclipart-png, a 130 MB download: not part of `all`)
 #   openclipart_all    every top-level category of openclipart-png (22) with all its clip arts
 #                      (about 6,900 files, 3 to 1,797 per category), every 5th in valid (not in `all`)
 #   all                every one of them
@@ -115,8 +115,8 @@ fmnist_png() {  # $1: folder to fill
 
 # Links to openclipart-png's clip arts (regular files; Debian's own links are duplicates), in an
 # order fixed by the MD5 of their path (Perl's Digest::MD5: one process, not one per file), every
-# 5th in valid. Links keep the 160 MB where Debian put it. The `openclipart` set: the 8 categories
-# with at least 300 clip arts, 250 of each. `openclipart_all`: every top-level category, every clip
+# 5th in valid. Links keep the 160 MB where Debian put it. The `openclipart` set: the 8 largest
+# categories, up to 250 of each. `openclipart_all`: every top-level category, every clip
 # art.
 openclipart() {  # $1: folder to fill, $2: clip arts per category (0: all), $3...: categories
   local src=/usr/share/openclipart/png dst=$1 cap=$2 cat i f name
