@@ -31,7 +31,7 @@ for a in "$@"; do
   case "$a" in
     --force) force=1 ;;
     all) names+=("${all[@]}") ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) names+=("$a") ;;
   esac
 done
@@ -57,7 +57,7 @@ files_of() {
     janeausten)
       echo sense_and_sensibility.txt pride_and_prejudice.txt mansfield_park.txt emma.txt northanger_abbey.txt \
            persuasion.txt ;;
-    *) echo "data.sh: unknown dataset '$1' (known: ${all[*]})" >&2; return 1 ;;
+    *) echo "data.sh: unknown dataset '$1' (known: ${all[*]} openclipart openclipart_all)" >&2; return 1 ;;
   esac
 }
 
