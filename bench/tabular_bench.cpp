@@ -10,9 +10,9 @@
 #include "bench_common.h"
 
 #include <fastai/core/compat.h>
-#include <fastai/core/csv.h>
+#include <fastai/io/csv.h>
 #include <fastai/core/random.h>
-#include <fastai/core/table.h>
+#include <fastai/io/table.h>
 #include <fastai/data/external.h>
 #include <fastai/learner/learner.h>
 #include <fastai/learner/progress.h>

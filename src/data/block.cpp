@@ -1,7 +1,8 @@
 #include "fastai/data/block.h"
 
 #include "fastai/core/error.h"
-#include "fastai/core/table.h"
+#include "fastai/io/col_reader.h"
+#include "fastai/io/table.h"
 
 #include <utility>
 

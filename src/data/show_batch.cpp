@@ -2,7 +2,8 @@
 // grid of titled images (masks, boxes and points drawn over them), or printed as a text table
 // when the inputs are not images.
 #include "fastai/core/error.h"
-#include "fastai/core/image_grid.h"
+#include "fastai/io/text_table.h"
+#include "fastai/plot/image_grid.h"
 #include "fastai/core/types.h"
 #include "fastai/data/dataloader.h"
 #include "fastai/data/tfmd_dl.h"

@@ -4,8 +4,9 @@
 #include "fastai/data/splitters.h"
 
 #include "fastai/core/error.h"
+#include "fastai/io/col_reader.h"
 #include "fastai/core/random.h"
-#include "fastai/core/table.h"
+#include "fastai/io/table.h"
 #include "fastai/core/transforms.h"
 
 #include <ATen/CPUGeneratorImpl.h>

@@ -1,8 +1,8 @@
 #include "fastai/learner/interpret.h"
 
 #include "fastai/core/error.h"
-#include "fastai/core/heatmap.h"
-#include "fastai/core/image_grid.h"
+#include "fastai/plot/heatmap.h"
+#include "fastai/plot/image_grid.h"
 #include "fastai/data/tfmd_dl.h"
 
 #include <ATen/ATen.h>

@@ -2,7 +2,7 @@
 
 #include "fastai/core/error.h"
 #include "fastai/core/files.h"
-#include "fastai/core/plot.h"
+#include "fastai/plot/plot.h"
 #include "fastai/learner/learner.h"
 
 #include <algorithm>

@@ -1,8 +1,9 @@
 // ImageDataLoaders (fastai.vision.data): DataBlocks with fastai's factory defaults.
 #include "fastai/vision/factories.h"
 
-#include "fastai/core/csv.h"
+#include "fastai/io/csv.h"
 #include "fastai/core/error.h"
+#include "fastai/io/col_reader.h"
 #include "fastai/core/transforms.h"
 
 #include <utility>

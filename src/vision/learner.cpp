@@ -2,7 +2,7 @@
 #include "fastai/vision/learner.h"
 
 #include "fastai/core/error.h"
-#include "fastai/core/state_dict_io.h"
+#include "fastai/io/state_dict_io.h"
 #include "fastai/core/transforms.h"
 #include "fastai/data/tfmd_dl.h"
 #include "fastai/layers/create_head.h"

@@ -1,9 +1,8 @@
 // The common transforms: Categorize, MultiCategorize + OneHotEncode, EncodedMultiCategorize,
 // RegressionSetup, IntToFloatTensor, Normalize (spec §7.7 numbers), a whole-pipeline state round
-// trip, and the getters / labellers (get_files on a temp tree, RegexLabeller, ColReader).
+// trip, and the getters / labellers (get_files on a temp tree, RegexLabeller).
 #include "test_util.h"
 #include "fastai/core/pipeline.h"
-#include "fastai/core/table.h"
 #include "fastai/core/transforms.h"
 
 #include <ATen/ATen.h>
@@ -191,31 +190,13 @@ TEST(Transforms, GetFilesFiltersSortsAndNamesMissingFolders) {
   fs::remove_all(root);
 }
 
-TEST(Transforms, RegexLabellerAndColReader) {
+TEST(Transforms, RegexLabeller) {
   RegexLabeller pets(R"(([^/]+)_\d+\.jpg$)");
   EXPECT_EQ(pets("images/great_pyrenees_17.jpg"), "great_pyrenees");
   expect_error([&] { pets("images/readme.txt"); }, {"failed to find pattern", "readme.txt"});
   EXPECT_EQ(RegexLabeller("^([a-z]+)", true)("abc/def"), "abc");
   expect_error([] { RegexLabeller("^[0-9]+", true)("12"); }, {"no capture group"});
   expect_error([] { RegexLabeller("(["); }, {"invalid pattern"});
-
-  auto tp = std::make_shared<const Table>(Table({Column::from_strings("name", {"a.jpg", "b.jpg"}),
-                                                 Column::from_strings("tags", {"x y", ""}),
-                                                 Column::from_floats("score", {0.5, 1.5})}));
-  const Table& t = *tp;
-  auto rows = table_rows(t);
-  ASSERT_EQ(rows.size(), 2u);
-  EXPECT_EQ(rows[1].row, 1u);
-  EXPECT_EQ(rows[1].table->n_rows(), 2u);
-  EXPECT_EQ(ColReader("name", {.pref = "imgs/"})({tp, 1}).get<std::string>(), "imgs/b.jpg");
-  EXPECT_EQ(ColReader("tags", {.label_delim = " "})({tp, 0}).get<std::vector<std::string>>(),
-            (std::vector<std::string>{"x", "y"}));
-  EXPECT_TRUE(ColReader("tags", {.label_delim = " "})({tp, 1}).get<std::vector<std::string>>().empty());
-  EXPECT_EQ(ColReader("score")({tp, 1}).get<double>(), 1.5);
-  Item both = ColReader(std::vector<std::string>{"name", "score"})({tp, 0});
-  EXPECT_EQ(both.get<Tuple>()[0].get<std::string>(), "a.jpg");
-  expect_error([&] { ColReader("labels")({tp, 0}); }, {"labels"});
-  expect_error([&] { ColReader("name")({tp, 9}); }, {"row 9", "2 rows"});
 }
 
 }  // namespace transforms_test

@@ -4,7 +4,7 @@
 #include "test_util.h"
 
 #include "fastai/core/error.h"
-#include "fastai/core/image_grid.h"
+#include "fastai/plot/image_grid.h"
 #include "fastai/core/transforms.h"
 #include "fastai/data/dataloader.h"
 #include "fastai/data/tfmd_dl.h"

@@ -1,7 +1,7 @@
 // Splitters against fastai's definitions and scikit-learn: the expected permutations, sizes and
 // stratified allocations come from tests/data/splitters_expected.json (gen_splitters_expected.py).
 #include "fastai/core/random.h"
-#include "fastai/core/table.h"
+#include "fastai/io/col_reader.h"
 #include "fastai/core/transforms.h"
 #include "fastai/data/splitters.h"
 #include "test_util.h"

@@ -2,7 +2,7 @@
 // torch.save in a temporary folder (tests/layers/torchvision_parity.py, /usr/bin/python3 with
 // python3-torchvision, which scripts/setup.sh installs), loads by name into fastai::resnet34 and
 // gives torchvision's output to 1e-5.
-#include <fastai/core/state_dict_io.h>
+#include <fastai/io/state_dict_io.h>
 #include <fastai/layers/resnet.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -1,6 +1,6 @@
 // ClassificationInterpretation: confusion matrix, most_confused, top_losses and the report on
 // hand-made predictions (expected values computed here independently); plot_heatmap output and errors.
-#include <fastai/core/heatmap.h>
+#include <fastai/plot/heatmap.h>
 #include <fastai/learner/interpret.h>
 #include <gtest/gtest.h>
 

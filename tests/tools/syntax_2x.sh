@@ -25,8 +25,7 @@ add() {  # add NAME FILE...
   : > "$tu"
   for f in "$@"; do echo "#include \"$src/$f\"" >> "$tu"; done
 }
-for dir in src/core src/data src/optim src/layers src/learner src/vision src/tabular src/collab tests/core tests/data tests/optim \
-           tests/layers tests/learner tests/vision tests/tabular tests/collab; do
+for dir in $(cd "$src" && ls -d src/*/ src/*/*/ tests/*/ | sed 's#/$##' | grep -v -e '^tests/tools$' -e '^tests/consumer$'); do
   files=$(cd "$src" && ls $dir/*.cpp 2>/dev/null || true)
   [ -n "$files" ] && add "$(echo $dir | tr / _)" $files
 done

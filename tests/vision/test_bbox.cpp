@@ -7,7 +7,7 @@
 #include "data/data_fixtures.h"
 #include "test_util.h"
 
-#include "fastai/core/image_grid.h"
+#include "fastai/plot/image_grid.h"
 #include "fastai/core/pipeline.h"
 #include "fastai/core/transforms.h"
 #include "fastai/data/block.h"

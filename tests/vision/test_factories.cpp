@@ -1,7 +1,7 @@
 // ImageDataLoaders: every factory over a generated tree of small coloured PNGs.
 #include "test_util.h"
 
-#include "fastai/core/csv.h"
+#include "fastai/io/csv.h"
 #include "fastai/core/transforms.h"
 #include "fastai/vision/factories.h"
 #include "fastai/vision/image.h"

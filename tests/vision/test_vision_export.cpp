@@ -3,7 +3,7 @@
 #include "test_util.h"
 
 #include "fastai/core/random.h"
-#include "fastai/core/state_dict_io.h"
+#include "fastai/io/state_dict_io.h"
 #include "fastai/data/tfmd_dl.h"
 #include "fastai/learner/callback.h"
 #include "fastai/learner/interpret.h"

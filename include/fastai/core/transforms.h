@@ -3,7 +3,6 @@
 // and the getters / labellers (get_files, ColReader, RegexLabeller, parent_label).
 // All are registered for make_transform under their class name.
 #pragma once
-#include "fastai/core/table.h"
 #include "fastai/core/transform.h"
 
 #include <ATen/core/Tensor.h>
@@ -240,36 +239,6 @@ class RegexLabeller {
   std::string pattern_;
   bool match_;
   std::shared_ptr<const void> re_;  // std::regex, kept out of the header
-};
-
-/// A row of a Table, as getters see it (shares the table, so items outlive the caller's copy).
-struct TableRow {
-  std::shared_ptr<const Table> table = nullptr;
-  std::size_t row = 0;
-};
-/// One TableRow per row of `t` (the table is copied once and shared by the rows).
-std::vector<TableRow> table_rows(const Table& t);
-
-/// ColReader options (fastai ColReader(cols, pref='', suff='', label_delim=None)).
-struct ColReaderOptions {
-  std::string pref = "";
-  std::string suff = "";
-  std::optional<std::string> label_delim = std::nullopt;
-};
-
-/// Reads column(s) of a row: a String/Category cell as std::string (pref + value + suff), numbers
-/// as double / int64_t / bool when no pref/suff, with label_delim a std::vector<std::string> of the
-/// split labels (empty for an empty cell); several columns give a Tuple. Error naming the column.
-class ColReader {
- public:
-  explicit ColReader(std::vector<std::string> cols, ColReaderOptions o = {});
-  explicit ColReader(std::string col, ColReaderOptions o = {});
-  Item operator()(const TableRow& r) const;
-
- private:
-  Item read_one(const Column& c, std::size_t row) const;
-  std::vector<std::string> cols_;
-  ColReaderOptions o_;
 };
 
 }  // namespace fastai

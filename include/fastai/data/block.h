@@ -5,6 +5,7 @@
 #include "fastai/core/transform.h"
 #include "fastai/core/transforms.h"
 #include "fastai/data/datasets.h"
+#include "fastai/io/col_reader.h"
 #include "fastai/data/splitters.h"
 #include "fastai/data/tfmd_dl.h"
 

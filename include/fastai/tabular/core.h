@@ -4,7 +4,7 @@
 // processes new raw rows with the learned state (test_dl, predict) and decodes tensors back to
 // readable rows (show_batch). Its whole state is JSON, for export.
 #pragma once
-#include "fastai/core/table.h"
+#include "fastai/io/table.h"
 #include "fastai/tabular/procs.h"
 
 #include <ATen/core/Tensor.h>

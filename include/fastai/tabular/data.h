@@ -2,7 +2,7 @@
 // batch straight out of column tensors (cats int64, conts float, ys) — no per-row objects, as
 // fastai's TabDataLoader builds a batch with one df.iloc.
 #pragma once
-#include "fastai/core/csv.h"
+#include "fastai/io/csv.h"
 #include "fastai/data/dataloader.h"
 #include "fastai/tabular/core.h"
 

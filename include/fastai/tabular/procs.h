@@ -4,7 +4,7 @@
 // predict). Procs run in fastai's order whatever order the user lists them in:
 // FillMissing (0) -> Categorify (1) -> Normalize (99).
 #pragma once
-#include "fastai/core/table.h"
+#include "fastai/io/table.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,7 +1,7 @@
 // fastai's ImageDataLoaders: the one-line factories over an image folder, file names, lists or a
 // table. Each is a DataBlock({ImageBlock(mode), CategoryBlock or MultiCategoryBlock}) underneath.
 #pragma once
-#include "fastai/core/table.h"
+#include "fastai/io/table.h"
 #include "fastai/data/block.h"
 #include "fastai/vision/data.h"
 

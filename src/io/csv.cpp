@@ -1,4 +1,4 @@
-#include "fastai/core/csv.h"
+#include "fastai/io/csv.h"
 
 #include "fastai/core/error.h"
 #include "fastai/core/files.h"

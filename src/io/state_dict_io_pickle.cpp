@@ -2,7 +2,7 @@
 // protocol 3-5 ones that come for free), with the few globals a state dict needs. Anything
 // else a pickle builds becomes an opaque object that is only an error if a tensor is wanted there.
 #include "fastai/core/error.h"
-#include "fastai/core/state_dict_io.h"
+#include "fastai/io/state_dict_io.h"
 
 #include <ATen/ATen.h>
 

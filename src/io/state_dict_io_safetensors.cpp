@@ -2,7 +2,7 @@
 // {name: {dtype, shape, data_offsets: [begin, end)}, "__metadata__": {...}}, then the data.
 #include "fastai/core/error.h"
 #include "fastai/core/files.h"
-#include "fastai/core/state_dict_io.h"
+#include "fastai/io/state_dict_io.h"
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-#include "fastai/core/heatmap.h"
+#include "fastai/plot/heatmap.h"
 
 #include "cairo_file.h"
 #include "fastai/core/error.h"

@@ -1,4 +1,4 @@
-#include "fastai/core/image_grid.h"
+#include "fastai/plot/image_grid.h"
 
 #include "cairo_file.h"
 
@@ -364,22 +364,7 @@ void render(cairo_t* cr, const Layout& L, const std::vector<at::Tensor>& imgs,
 }
 
 
-// Display width of UTF-8 text: one column per code point.
-size_t columns(const std::string& s) {
-  size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
-}
-
 }  // namespace image_grid_detail
-
-std::string overlay_color(int64_t k) {
-  // matplotlib's tab10.
-  static const char* const kTab10[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                       "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
-  const int64_t i = ((k % 10) + 10) % 10;
-  return kTab10[i];
-}
 
 void save_image_grid(const std::string& path, const std::vector<GridCell>& cells, const GridOptions& o) {
   namespace ig = image_grid_detail;
@@ -404,38 +389,6 @@ void save_image_grid(const std::string& path, const std::vector<GridCell>& cells
 
   cairo_file::write(path, L.width, L.height, "save_image_grid",
                     [&](cairo_t* cr) { ig::render(cr, L, imgs, titles, colors, overlays, o); });
-}
-
-void save_text_table(std::ostream& os, const std::vector<std::string>& header,
-                     const std::vector<std::vector<std::string>>& rows) {
-  namespace ig = image_grid_detail;
-  auto clean = [](std::string s) {
-    std::replace(s.begin(), s.end(), '\n', ' ');
-    return s;
-  };
-  size_t ncol = header.size();
-  for (const auto& r : rows) ncol = std::max(ncol, r.size());
-  std::vector<size_t> w(ncol, 0);
-  auto cell = [&](const std::vector<std::string>& r, size_t j) { return j < r.size() ? clean(r[j]) : std::string(); };
-  for (size_t j = 0; j < ncol; ++j) {
-    w[j] = ig::columns(cell(header, j));
-    for (const auto& r : rows) w[j] = std::max(w[j], ig::columns(cell(r, j)));
-  }
-  auto line = [&](const std::vector<std::string>& r) {
-    std::string s;
-    for (size_t j = 0; j < ncol; ++j) {
-      const std::string c = cell(r, j);
-      s += c;
-      if (j + 1 < ncol) s.append(w[j] - ig::columns(c) + 2, ' ');
-    }
-    while (!s.empty() && s.back() == ' ') s.pop_back();
-    os << s << '\n';
-  };
-  line(header);
-  size_t total = 0;
-  for (size_t j = 0; j < ncol; ++j) total += w[j] + (j + 1 < ncol ? 2 : 0);
-  os << std::string(total, '-') << '\n';
-  for (const auto& r : rows) line(r);
 }
 
 }  // namespace fastai

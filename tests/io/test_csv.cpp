@@ -1,7 +1,7 @@
 // read_csv / write_csv: type inference, missing values, quoting, exact doubles, CRLF and BOM,
 // options, every input error (file, line, column in the message), and write -> read round trips.
 #include "test_util.h"
-#include "fastai/core/csv.h"
+#include "fastai/io/csv.h"
 #include "fastai/core/error.h"
 
 #include <gtest/gtest.h>

@@ -59,10 +59,4 @@ struct GridOptions {
 /// [n,2]), box_labels / box_colors whose size is neither 0 nor the number of boxes, mask_alpha outside 0..1.
 void save_image_grid(const std::string& path, const std::vector<GridCell>& cells, const GridOptions& o = {});
 
-/// Writes a text table: the header, a rule, then one line per row, columns padded to their widest
-/// cell (fastai's show_batch for non-image data prints such a table). Rows may be shorter than
-/// the header (missing cells are blank); cells with '\n' are shown with the newline as a space.
-void save_text_table(std::ostream& os, const std::vector<std::string>& header,
-                     const std::vector<std::vector<std::string>>& rows);
-
 }  // namespace fastai

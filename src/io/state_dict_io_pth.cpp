@@ -1,7 +1,7 @@
 // load_pth: the zip container through LibTorch's own reader (caffe2::serialize::
 // PyTorchStreamReader, the one torch::jit::load uses), the pickle through pth_detail.
 #include "fastai/core/error.h"
-#include "fastai/core/state_dict_io.h"
+#include "fastai/io/state_dict_io.h"
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>

@@ -1,5 +1,5 @@
 // load_state_dict: a state dict into a module's parameters and buffers, by name.
-#include "fastai/core/state_dict_io.h"
+#include "fastai/io/state_dict_io.h"
 
 #include "fastai/core/error.h"
 

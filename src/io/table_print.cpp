@@ -1,6 +1,6 @@
 // Printing a Table as pandas does (DataFrame.__repr__): right-aligned columns, an index, floats
 // with a common number of decimals, long cells cut, the middle rows elided past max_rows.
-#include "fastai/core/table.h"
+#include "fastai/io/table.h"
 
 #include "fastai/core/error.h"
 

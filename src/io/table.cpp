@@ -1,6 +1,6 @@
 // The Table type: typed Columns (int64 / float64 / bool / string / category, each with a missing
 // mask), their conversions and selections; printing is in table_print.cpp.
-#include "fastai/core/table.h"
+#include "fastai/io/table.h"
 
 #include "fastai/core/compat.h"
 #include "fastai/core/error.h"

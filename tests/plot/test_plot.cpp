@@ -1,7 +1,7 @@
 // plot_lines: PNG/SVG output that cairo reads back, skipped points, errors, atomic writes.
 #include "test_util.h"
 #include "fastai/core/error.h"
-#include "fastai/core/plot.h"
+#include "fastai/plot/plot.h"
 
 #include <cairo.h>
 #include <gtest/gtest.h>

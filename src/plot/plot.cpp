@@ -1,4 +1,4 @@
-#include "fastai/core/plot.h"
+#include "fastai/plot/plot.h"
 
 #include "cairo_file.h"
 

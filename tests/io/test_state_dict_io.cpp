@@ -1,10 +1,10 @@
 // load_pth / load_safetensors / save_safetensors / load_state_dict against files PyTorch 1.13 wrote
-// (tests/core/gen_state_dict_fixtures.py): every dtype, views sharing a storage, 0-d and empty
+// (tests/io/gen_state_dict_fixtures.py): every dtype, views sharing a storage, 0-d and empty
 // tensors, fastai's learn.save dict, exact values; loading into torch::nn modules (strict, lenient,
 // shape mismatch); every input error naming the file.
 #include "test_util.h"
 #include "fastai/core/error.h"
-#include "fastai/core/state_dict_io.h"
+#include "fastai/io/state_dict_io.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -26,7 +26,7 @@ using fastai::testing::expect_error;
 using fastai::testing::TmpDir;
 using namespace std::string_literals;
 
-fs::path fixture(const std::string& name) { return fs::path(FASTAI_TEST_SOURCE_DIR) / "core" / "fixtures" / name; }
+fs::path fixture(const std::string& name) { return fs::path(FASTAI_TEST_SOURCE_DIR) / "io" / "fixtures" / name; }
 
 const nlohmann::json& expected() {
   static const nlohmann::json j = [] {

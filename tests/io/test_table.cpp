@@ -2,7 +2,7 @@
 // tensor conversion, row subsets, column errors, and the to_string layout.
 #include "test_util.h"
 #include "fastai/core/error.h"
-#include "fastai/core/table.h"
+#include "fastai/io/table.h"
 
 #include <ATen/ops/arange.h>
 #include <gtest/gtest.h>

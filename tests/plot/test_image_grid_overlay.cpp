@@ -1,6 +1,6 @@
 // save_image_grid overlays: masks tint their classes, boxes are outlined in their colour, points
 // are dotted; geometry checked on known pixels of the PNG read back with cairo.
-#include "fastai/core/image_grid.h"
+#include "fastai/plot/image_grid.h"
 
 #include "test_util.h"
 

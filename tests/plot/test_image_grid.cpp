@@ -1,4 +1,4 @@
-#include "fastai/core/image_grid.h"
+#include "fastai/plot/image_grid.h"
 
 #include "test_util.h"
 
@@ -222,17 +222,6 @@ TEST(ImageGrid, LongTitlesAreCutToTheCell) {
     }
   EXPECT_EQ(spill, 0);
   EXPECT_GE(red.x0, 0);
-}
-
-TEST(TextTable, PadsColumnsToTheWidestCell) {
-  std::ostringstream os;
-  fastai::save_text_table(os, {"x", "label"}, {{"1.5", "cat"}, {"22", "dog\nx"}, {"3"}});
-  EXPECT_EQ(os.str(),
-            "x    label\n"
-            "----------\n"
-            "1.5  cat\n"
-            "22   dog x\n"
-            "3\n");
 }
 
 }  // namespace fastai::testing::image_grid_tests

@@ -1,6 +1,6 @@
 // CSV reading and writing for Table (pandas read_csv / to_csv, the subset fastai uses).
 #pragma once
-#include "fastai/core/table.h"
+#include "fastai/io/table.h"
 
 #include <cstddef>
 #include <filesystem>

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the fixtures of tests/core/test_state_dict_io.cpp into tests/core/fixtures/:
+"""Writes the fixtures of tests/io/test_state_dict_io.cpp into tests/io/fixtures/:
 
   tiny_model.pth       torch.save(Sequential(Linear(3, 2), BatchNorm1d(2)).state_dict())
   tiny_model_p4.pth    the same with pickle_protocol=4 (FRAME, STACK_GLOBAL, MEMOIZE, SHORT_BINUNICODE)
@@ -14,7 +14,7 @@
   short_data.pth       tiny_model.pth with the storage of '0.weight' cut to 4 bytes
   state_dict_expected.json   every tensor of the fixtures: dtype, shape, values (row-major)
 
-Run from the repository root:  /usr/bin/python3 tests/core/gen_state_dict_fixtures.py
+Run from the repository root:  /usr/bin/python3 tests/io/gen_state_dict_fixtures.py
 (torch 1.13; the version used is recorded in the JSON).
 """
 import collections
