@@ -3,6 +3,7 @@
 //
 //   build/tools/predict MODEL.fai FILE...        one line per file: "<file>\t<label>\t<probability>"
 //   build/tools/predict MODEL.fai --probs FILE... the whole probability vector too, by class name
+#include "fastai/learner/export.h"
 #include "fastai/learner/learner.h"
 #include "fastai/vision.h"
 

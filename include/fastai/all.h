@@ -39,6 +39,8 @@
 #include "fastai/layers/xresnet.h"
 #include "fastai/learner/callback.h"
 #include "fastai/learner/interpret.h"
+#include "fastai/learner/core_callbacks.h"
+#include "fastai/learner/export.h"
 #include "fastai/learner/learner.h"
 #include "fastai/learner/losses.h"
 #include "fastai/learner/metric.h"

@@ -2,6 +2,7 @@
 // registry they rebuild models with, and predict on a raw item. The export is a LibTorch archive:
 // "model.<name>" entries (parameters and buffers, as Learner::save writes them) and
 // "fastai.export", the JSON of the model spec, the loss and the loaders' inference state, as bytes.
+#include "fastai/learner/export.h"
 #include "fastai/core/error.h"
 #include "fastai/core/files.h"
 #include "fastai/data/tfmd_dl.h"

@@ -1,6 +1,7 @@
 // The Learner's event loop (fastai 2.7's Learner.fit / _do_epoch / _do_one_batch) and its
 // callback bookkeeping: callbacks are sorted once per change and indexed by event, so firing
 // an event touches only the callbacks that implement it.
+#include "fastai/learner/core_callbacks.h"
 #include "fastai/learner/learner.h"
 
 #include "fastai/core/error.h"

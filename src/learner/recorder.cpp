@@ -1,3 +1,4 @@
+#include "fastai/learner/core_callbacks.h"
 #include "fastai/learner/recorder.h"
 
 #include "fastai/core/error.h"

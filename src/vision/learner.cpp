@@ -1,4 +1,5 @@
 // vision_learner: body + create_head with fastai's model_meta (see fastai/vision/learner.h).
+#include "fastai/learner/export.h"
 #include "fastai/vision/learner.h"
 
 #include "fastai/core/error.h"

@@ -1,4 +1,5 @@
 // unet_learner / create_unet_model (see fastai/vision/unet.h).
+#include "fastai/learner/export.h"
 #include "fastai/vision/unet.h"
 
 #include "fastai/core/error.h"

@@ -1,6 +1,7 @@
 // The training loop: event order, two-way callbacks, cancellation and exception semantics.
 #include "learner/learner_fixtures.h"
 
+#include "fastai/learner/core_callbacks.h"
 #include "fastai/core/error.h"
 #include "fastai/learner/metrics.h"
 

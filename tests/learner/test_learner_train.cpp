@@ -3,6 +3,7 @@
 #include "learner/learner_fixtures.h"
 #include "test_util.h"
 
+#include "fastai/learner/core_callbacks.h"
 #include "fastai/core/error.h"
 #include "fastai/learner/metrics.h"
 

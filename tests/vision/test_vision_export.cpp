@@ -2,6 +2,7 @@
 // end to end: pretrain on one image set, save, fine-tune on another with the body frozen first.
 #include "test_util.h"
 
+#include "fastai/learner/export.h"
 #include "fastai/core/random.h"
 #include "fastai/io/state_dict_io.h"
 #include "fastai/data/tfmd_dl.h"

@@ -53,19 +53,8 @@ struct CollabLearnerOptions {
   std::vector<double> ps = {};
   double embed_p = 0.;
   bool use_bn = true, bn_final = false, bn_cont = true, lin_first = true;
-  // ---- LearnerOptions ----
-  LossFunc loss_func = {};                      ///< empty: MSELossFlat
-  OptFunc opt_func = Adam;
-  double lr = 1e-3;
-  std::vector<CallbackRef> cbs = {};
-  std::vector<MetricRef> metrics = {};
-  std::string path = "";
-  std::string model_dir = "models";
-  std::optional<double> wd = std::nullopt;
-  bool wd_bn_bias = false;
-  bool train_bn = true;
-  std::vector<double> moms = {0.95, 0.85, 0.95};
-  bool default_cbs = true;
+  // ---- the Learner's options (learner_options.h); loss_func empty: MSELossFlat ----
+  FASTAI_LEARNER_OPTION_FIELDS(FASTAI_DECLARE_OPTION)
 };
 
 /// fastai collab_learner(dls, n_factors=50, use_nn=False, emb_szs, layers, config, y_range, loss_func).

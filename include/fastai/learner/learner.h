@@ -3,14 +3,18 @@
 #pragma once
 #include "fastai/data/dataloader.h"
 #include "fastai/learner/callback.h"
+#include "fastai/learner/fit_options.h"
+#include "fastai/learner/learner_options.h"
 #include "fastai/learner/losses.h"
+#include "fastai/learner/lr.h"
+#include "fastai/learner/lr_find.h"
 #include "fastai/learner/metric.h"
+#include "fastai/learner/model.h"
+#include "fastai/learner/predict.h"
 #include "fastai/optim/optimizer.h"
 
 #include <array>
-#include <concepts>
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,195 +22,10 @@
 
 #include <nlohmann/json.hpp>
 
-namespace torch::nn {
-class Module;
-}
-
 namespace fastai {
 
 class Recorder;
 class ProgressCallback;
-
-/// A model as the Learner sees it: the module (parameters, train/eval, save) and how to call
-/// it on the inputs of a batch. Built implicitly from any LibTorch module holder (`Net()`,
-/// `torch::nn::Sequential(...)`) or shared_ptr to a module whose forward takes 1 or 2 tensors
-/// or a std::vector<at::Tensor>.
-struct Model {
-  std::shared_ptr<torch::nn::Module> module;
-  std::function<at::Tensor(const std::vector<at::Tensor>& xb)> forward;
-
-  Model() = default;
-  Model(std::shared_ptr<torch::nn::Module> m, std::function<at::Tensor(const std::vector<at::Tensor>&)> f)
-      : module(std::move(m)), forward(std::move(f)) {}
-  template <class M>
-    requires std::derived_from<M, torch::nn::Module>
-  Model(std::shared_ptr<M> m) : module(m), forward(make_forward(m)) {}
-  template <class H>
-    requires requires(H h) { { h.ptr() }; }
-  Model(const H& holder) : Model(holder.ptr()) {}
-
-  explicit operator bool() const { return module != nullptr; }
-  at::Tensor operator()(const std::vector<at::Tensor>& xb) const { return forward(xb); }
-
- private:
-  [[noreturn]] static void bad_arity(size_t n);
-  template <class M>
-  static std::function<at::Tensor(const std::vector<at::Tensor>&)> make_forward(std::shared_ptr<M> m) {
-    return [m](const std::vector<at::Tensor>& xb) -> at::Tensor {
-      if constexpr (requires(M& mm, const at::Tensor& t) { { mm.forward(t) } -> std::convertible_to<at::Tensor>; }) {
-        if (xb.size() == 1) return m->forward(xb[0]);
-      }
-      if constexpr (requires(M& mm, const at::Tensor& t) { { mm.forward(t, t) } -> std::convertible_to<at::Tensor>; }) {
-        if (xb.size() == 2) return m->forward(xb[0], xb[1]);
-      }
-      if constexpr (requires(M& mm, const std::vector<at::Tensor>& v) { { mm.forward(v) } -> std::convertible_to<at::Tensor>; }) {
-        return m->forward(xb);
-      }
-      bad_arity(xb.size());
-    };
-  }
-};
-
-/// A learning rate as fastai takes it: one value for every group, `slice(stop)`
-/// ([stop/10, ..., stop/10, stop]), `slice(start, stop)` (geometric from start to stop), or one
-/// value per group. Default-constructed means "the Learner's lr".
-class Lr {
- public:
-  Lr() = default;
-  Lr(double v) : vals_{v} {}
-  Lr(std::initializer_list<double> per_group) : vals_(per_group), list_(true) {}
-  explicit Lr(std::vector<double> per_group) : vals_(std::move(per_group)), list_(true) {}
-  static Lr slice(double stop);
-  static Lr slice(double start, double stop);
-  bool empty() const { return vals_.empty(); }
-  /// The value for each of `n_groups` groups; Error when a per-group list has another length.
-  std::vector<double> per_group(size_t n_groups) const;
-  /// The largest value (what fastai prints and what lr_find suggestions are compared to).
-  double max() const;
-  Lr operator/(double d) const;
-
- private:
-  std::vector<double> vals_;
-  bool list_ = false;   // explicit per-group list
-  bool slice_ = false;  // slice(start, stop) or slice(stop)
-  bool start_ = false;  // slice had a start
-};
-/// fastai's `slice(stop)` and `slice(start, stop)` as learning rates.
-inline Lr slice(double stop) { return Lr::slice(stop); }
-inline Lr slice(double start, double stop) { return Lr::slice(start, stop); }
-/// Geometric sequence of n values from start to stop (fastai's even_mults).
-std::vector<double> even_mults(double start, double stop, size_t n);
-
-/// Parameter groups of a model (fastai's splitter); the default is one group of every parameter.
-using ParamSplitter = std::function<ParamList(torch::nn::Module&)>;
-/// All parameters of the model in one group (fastai's trainable_params, which the default splitter is).
-ParamList trainable_params(torch::nn::Module& m);
-
-struct LearnerOptions {
-  LossFunc loss_func = {};                 ///< empty: inferred from the targets (dls.loss_hint()), else an Error
-  OptFunc opt_func = Adam;
-  double lr = 1e-3;
-  ParamSplitter splitter = {};                ///< empty: trainable_params
-  std::vector<CallbackRef> cbs = {};
-  std::vector<MetricRef> metrics = {};
-  std::string path = "";                   ///< "" = dls.path()
-  std::string model_dir = "models";
-  std::optional<double> wd = std::nullopt; ///< nullopt: the optimizer's default
-  bool wd_bn_bias = false;                 ///< weight decay on norm and bias parameters too
-  bool train_bn = true;                    ///< norm parameters stay trainable when frozen
-  std::vector<double> moms = {0.95, 0.85, 0.95};
-  bool default_cbs = true;                 ///< TrainEval, Recorder, Progress
-  /// How to rebuild the model ({"kind": ..., constructor arguments}), for export_to / load_learner:
-  /// set by the application learners (vision_learner, ...); see register_model_builder.
-  nlohmann::json model_spec = nullptr;
-};
-
-/// The LearnerOptions part of an application's learner options struct (tabular_learner,
-/// collab_learner, vision_learner), whose Learner fields have the same names; the splitter is
-/// the application's own. (Designated initializers cannot reach base-class fields, so the
-/// application structs repeat the fields instead of deriving from LearnerOptions.)
-template <class O>
-LearnerOptions learner_options_of(const O& o, ParamSplitter splitter = {}) {
-  return LearnerOptions{.loss_func = o.loss_func, .opt_func = o.opt_func, .lr = o.lr, .splitter = std::move(splitter),
-                        .cbs = o.cbs, .metrics = o.metrics, .path = o.path, .model_dir = o.model_dir, .wd = o.wd,
-                        .wd_bn_bias = o.wd_bn_bias, .train_bn = o.train_bn, .moms = o.moms,
-                        .default_cbs = o.default_cbs};
-}
-
-struct FitOptions {
-  std::optional<double> wd = std::nullopt;
-  std::vector<CallbackRef> cbs = {};       ///< added for this fit only
-  bool reset_opt = false;
-  int start_epoch = 0;
-};
-struct OneCycleOptions {
-  double div = 25., div_final = 1e5, pct_start = 0.25;
-  std::optional<double> wd = std::nullopt;
-  std::vector<double> moms = {};           ///< empty: learn.moms
-  std::vector<CallbackRef> cbs = {};
-  bool reset_opt = false;
-  int start_epoch = 0;
-};
-struct FlatCosOptions {
-  double div_final = 1e5, pct_start = 0.75;
-  std::optional<double> wd = std::nullopt;
-  std::vector<CallbackRef> cbs = {};
-  bool reset_opt = false;
-};
-struct SGDROptions {
-  int cycle_mult = 2;
-  std::optional<double> wd = std::nullopt;
-  std::vector<CallbackRef> cbs = {};
-  bool reset_opt = false;
-};
-struct FineTuneOptions {
-  int freeze_epochs = 1;
-  double lr_mult = 100, pct_start = 0.3, div = 5.0, div_final = 1e5;
-  std::optional<double> wd = std::nullopt;
-  std::vector<double> moms = {};
-  std::vector<CallbackRef> cbs = {};
-};
-struct LrFindOptions {
-  double start_lr = 1e-7, end_lr = 10;
-  int num_it = 100;
-  bool stop_div = true;
-  std::string plot_path = "";              ///< "" = no plot; else the lr_find plot (PNG/SVG) goes here
-};
-/// lr_find's result: every suggestion fastai 2.7 offers, and the recorded curve.
-struct SuggestedLRs {
-  double valley = 0, slide = 0, minimum = 0, steep = 0;
-  std::vector<double> lrs, losses;
-};
-/// Suggestions on a recorded (lr, smoothed loss) curve, as fastai 2.7 (skips the first 10% and last 5 points).
-SuggestedLRs suggest_lrs(const std::vector<double>& lrs, const std::vector<double>& losses, int num_it);
-double valley(const std::vector<double>& lrs, const std::vector<double>& losses, int num_it);
-double minimum(const std::vector<double>& lrs, const std::vector<double>& losses, int num_it);
-double steep(const std::vector<double>& lrs, const std::vector<double>& losses, int num_it);
-double slide(const std::vector<double>& lrs, const std::vector<double>& losses, int num_it,
-             double lr_diff = 15, double thresh = .005, double adjust_value = 1.);
-
-struct GetPredsOptions {
-  int ds_idx = 1;                          ///< 0 train, 1 valid
-  std::shared_ptr<DataLoader> dl = nullptr;///< overrides ds_idx
-  bool with_input = false, with_decoded = false, with_loss = false;
-  std::function<at::Tensor(const at::Tensor&)> act = {};  ///< empty: loss_func.activation
-  bool reorder = true;                     ///< back to dataset order
-};
-struct Preds {
-  at::Tensor preds, targs;                 ///< activated predictions, targets (undefined if none)
-  at::Tensor decoded, losses;              ///< when asked for
-  std::vector<at::Tensor> inputs;          ///< when with_input
-};
-/// predict()'s answer: decoded prediction, activated prediction (fastai's probs), raw output.
-struct Prediction {
-  at::Tensor decoded, probs, raw;
-};
-/// predict() on a raw item (fastai's (decoded, pred, probs)): `auto [label, pred, probs] = learn.predict(x);`
-struct ItemPrediction {
-  std::string label;  ///< the decoded prediction as show_batch writes it ("cat", "cat;dog", numbers...)
-  at::Tensor pred;    ///< the decoded prediction tensor (class index, multi-hot, values, mask)
-  at::Tensor probs;   ///< the activated output (class probabilities, ...), CPU, no batch dimension
-};
 
 class Learner {
  public:
@@ -318,36 +137,6 @@ class Learner {
   std::vector<std::shared_ptr<Callback>> cbs_;
   std::array<std::vector<Callback*>, kNumEvents> by_event_;
   bool sorted_ = false;
-};
-
-/// Rebuilds a model from its spec (the JSON an application learner records; see LearnerOptions::model_spec).
-using ModelBuilder = std::function<Model(const nlohmann::json& spec)>;
-/// Makes load_learner able to rebuild models whose spec has {"kind": kind}. The applications
-/// register theirs (vision: "VisionModel"); registering a kind again replaces its builder.
-void register_model_builder(const std::string& kind, ModelBuilder f);
-/// The model a spec describes, with fresh weights. Error naming an unregistered kind (and the known ones).
-Model build_model(const nlohmann::json& spec);
-
-/// Reads what Learner::export_to wrote (fastai load_learner) into a Learner ready for predict /
-/// get_preds on test_dl(...) on `device` (default: CPU). Errors name the file: missing, not an
-/// export, a model kind no linked application registered, weights that do not fit the model.
-/// (Tabular exports are read by load_tabular_learner.)
-Learner load_learner(const std::filesystem::path& file, std::optional<c10::Device> device = std::nullopt);
-
-/// fastai's TrainEvalCallback (order -10): pct_train / train_iter bookkeeping, train/eval mode.
-class TrainEvalCallback : public Callback {
- public:
-  void before_fit(Learner& l) override;
-  void before_train(Learner& l) override;
-  void after_batch(Learner& l) override;
-  void before_validate(Learner& l) override;
-  int order() const override { return -10; }
-};
-
-/// Raises CancelFitException when the loss is NaN or infinite (syncs once per batch).
-class TerminateOnNaNCallback : public Callback {
- public:
-  void after_batch(Learner& l) override;
 };
 
 }  // namespace fastai

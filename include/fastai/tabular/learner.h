@@ -26,19 +26,8 @@ struct TabularLearnerOptions {
   std::vector<double> ps = {};                   ///< dropout per hidden layer (one value: all)
   double embed_p = 0.;
   bool use_bn = true, bn_final = false, bn_cont = true, lin_first = true;
-  // ---- LearnerOptions ----
-  LossFunc loss_func = {};
-  OptFunc opt_func = Adam;
-  double lr = 1e-3;
-  std::vector<CallbackRef> cbs = {};
-  std::vector<MetricRef> metrics = {};
-  std::string path = "";
-  std::string model_dir = "models";
-  std::optional<double> wd = std::nullopt;
-  bool wd_bn_bias = false;
-  bool train_bn = true;
-  std::vector<double> moms = {0.95, 0.85, 0.95};
-  bool default_cbs = true;
+  // ---- the Learner's options (learner_options.h) ----
+  FASTAI_LEARNER_OPTION_FIELDS(FASTAI_DECLARE_OPTION)
 };
 
 /// The TabularModelOptions of an application's learner options struct (same field names).

@@ -67,19 +67,8 @@ struct VisionLearnerOptions {
   bool first_bn = true, bn_final = false, lin_first = false;
   bool init = true;                              ///< apply_init(head, kaiming_normal)
   std::optional<std::pair<double, double>> y_range = std::nullopt;
-  // ---- LearnerOptions (splitter: the arch's meta) ----
-  LossFunc loss_func = {};
-  OptFunc opt_func = Adam;
-  double lr = 1e-3;
-  std::vector<CallbackRef> cbs = {};
-  std::vector<MetricRef> metrics = {};
-  std::string path = "";
-  std::string model_dir = "models";
-  std::optional<double> wd = std::nullopt;
-  bool wd_bn_bias = false;
-  bool train_bn = true;
-  std::vector<double> moms = {0.95, 0.85, 0.95};
-  bool default_cbs = true;
+  // ---- the Learner's options (learner_options.h); splitter empty: the arch's meta ----
+  FASTAI_LEARNER_OPTION_FIELDS(FASTAI_DECLARE_OPTION)
 };
 
 /// fastai's num_features_model: channels out of `body` on a dummy [1, n_in, 64, 64] batch (eval, no grad).

@@ -40,20 +40,9 @@ struct UnetLearnerOptions {
   torch::nn::AnyModule act = torch::nn::AnyModule(torch::nn::ReLU());
   InitFn init = kaiming_normal_init;
   std::optional<NormType> norm_type = std::nullopt;
-  // ---- LearnerOptions (loss: the targets' hint, CrossEntropyLossFlat(axis=1) for masks;
-  // splitter: the arch's meta) ----
-  LossFunc loss_func = {};
-  OptFunc opt_func = Adam;
-  double lr = 1e-3;
-  std::vector<CallbackRef> cbs = {};
-  std::vector<MetricRef> metrics = {};
-  std::string path = "";
-  std::string model_dir = "models";
-  std::optional<double> wd = std::nullopt;
-  bool wd_bn_bias = false;
-  bool train_bn = true;
-  std::vector<double> moms = {0.95, 0.85, 0.95};
-  bool default_cbs = true;
+  // ---- the Learner's options (learner_options.h); loss_func empty: the targets' hint,
+  // CrossEntropyLossFlat(axis=1) for masks; splitter empty: the arch's meta ----
+  FASTAI_LEARNER_OPTION_FIELDS(FASTAI_DECLARE_OPTION)
 };
 
 /// The DynamicUnet options held by a UnetLearnerOptions.
